@@ -1,0 +1,158 @@
+"""Online reads: the latest live feature values per entity, one partition read each.
+
+Lifecycle: `OnlineReader(config)` connects and prepares one statement; `get()` may be called
+any number of times, from one thread; `close()` (or leaving a `with` block) disconnects.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from cassandra import cqltypes
+from cassandra.concurrent import execute_concurrent_with_args
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from connectors.cassandra import cql
+from connectors.cassandra.errors import CassandraConfigError, CassandraReadError
+from connectors.cassandra.session import connect_cluster, parse_contact_points
+from connectors.cassandra.ttl import is_live
+from connectors.cassandra.views import view_table
+
+if TYPE_CHECKING:
+    from skewless.settings import Settings
+    from skewless.spec import ViewSpec
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INTEGER_KEYS = (cqltypes.Int32Type, cqltypes.LongType, cqltypes.IntegerType, cqltypes.ShortType, cqltypes.ByteType)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def epoch_ms(value: datetime) -> int:
+    """cassandra-driver returns `timestamp` as naive UTC datetimes; integer math avoids float rounding."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
+
+
+class OnlineReaderConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_points: str = "127.0.0.1:9042"
+    local_datacenter: str = "datacenter1"
+    keyspace: str
+    table: str
+    key_column: str
+    feature_columns: tuple[str, ...]
+    ttl_ms: int = Field(0, description="the view's TTL; <= 0 means values never expire")
+    valid_from_column: str = "valid_from"
+    concurrency: int = Field(64, ge=1, description="partition reads in flight per get()")
+    consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"] = "LOCAL_QUORUM"
+
+    @model_validator(mode="after")
+    def _check(self) -> OnlineReaderConfig:
+        parse_contact_points(self.contact_points)
+        cql.render_select_by_key(self.keyspace, self.table, self.key_column, self.selected_columns)
+        if not self.feature_columns:
+            raise CassandraConfigError("feature_columns is empty: name at least one feature to read")
+        return self
+
+    @classmethod
+    def for_view(cls, spec: ViewSpec, settings: Settings, **overrides: Any) -> OnlineReaderConfig:
+        fields: dict[str, Any] = dict(
+            contact_points=settings.cassandra_hosts,
+            local_datacenter=settings.cassandra_local_dc,
+            keyspace=settings.cassandra_keyspace,
+            table=view_table(spec),
+            key_column=spec.entity_key,
+            feature_columns=tuple(spec.feature_names),
+            ttl_ms=spec.ttl_ms,
+        )
+        return cls(**(fields | overrides))
+
+    @property
+    def selected_columns(self) -> tuple[str, ...]:
+        """valid_from first (the TTL check needs it), then the features, without repeats."""
+        return tuple(dict.fromkeys((self.valid_from_column, *self.feature_columns)))
+
+
+class OnlineReader:
+    def __init__(self, config: OnlineReaderConfig, *, clock: Callable[[], int] = now_ms) -> None:
+        self.config = config
+        self._clock = clock
+        self._cluster = connect_cluster(config.contact_points, config.local_datacenter, consistency=config.consistency)
+        try:
+            self._session = self._cluster.connect()
+            self._select = self._session.prepare(
+                cql.render_select_by_key(config.keyspace, config.table, config.key_column, config.selected_columns)
+            )
+        except Exception as exc:
+            self._cluster.shutdown()
+            raise CassandraReadError(
+                f"cannot prepare reads of {config.keyspace}.{config.table} at {config.contact_points}: {exc}"
+            ) from exc
+        self._ttl_ms = config.ttl_ms if config.ttl_ms > 0 else None
+        self._feature_positions = [(f, config.selected_columns.index(f)) for f in config.feature_columns]
+
+    def get(self, entity_ids: Iterable[Any]) -> dict[Any, dict[str, Any] | None]:
+        """Latest values per entity; None for an entity with no row or whose latest update expired."""
+        ids = list(dict.fromkeys(entity_ids))
+        if not ids:
+            return {}
+        now = self._clock()  # one instant for the whole batch: a consistent snapshot of liveness
+        results = execute_concurrent_with_args(
+            self._session,
+            self._select,
+            [(entity,) for entity in ids],
+            concurrency=self.config.concurrency,
+            raise_on_first_error=False,
+        )
+        out: dict[Any, dict[str, Any] | None] = {}
+        for entity, (ok, result) in zip(ids, results):
+            if not ok:
+                where = f"{self.config.keyspace}.{self.config.table}"
+                raise CassandraReadError(f"reading entity {entity!r} from {where} failed: {result}") from result
+            out[entity] = self._live_values(result.one(), now)
+        return out
+
+    def _live_values(self, row: Any, now: int) -> dict[str, Any] | None:
+        # A missing valid_from means the sink never wrote this row: treat it as absent.
+        if row is None or row[0] is None:
+            return None
+        if not is_live(epoch_ms(row[0]), now, self._ttl_ms):
+            return None
+        return {feature: _aware(row[position]) for feature, position in self._feature_positions}
+
+    def parse_key(self, text: str) -> Any:
+        """Turn a command-line entity id into the key column's Python type."""
+        kind = self._select.column_metadata[0].type
+        try:
+            if issubclass(kind, _INTEGER_KEYS):
+                return int(text)
+            if issubclass(kind, (cqltypes.UUIDType, cqltypes.TimeUUIDType)):
+                return uuid.UUID(text)
+        except ValueError as exc:
+            raise CassandraConfigError(f"entity id {text!r} is not a valid {kind.typename}") from exc
+        return text
+
+    def close(self) -> None:
+        self._cluster.shutdown()
+
+    def __enter__(self) -> OnlineReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _aware(value: Any) -> Any:
+    # Time is timezone-aware everywhere: the driver's naive UTC datetimes get their zone back.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

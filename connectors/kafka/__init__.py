@@ -1,0 +1,1 @@
+"""Kafka topics skewless creates: event topics of the synthetic producer and dead-letter topics."""

@@ -1,0 +1,127 @@
+"""The `skewless` command: thin wiring over the package's modules.
+
+Subcommands import their modules lazily, so `skewless --help` is instant and a command
+only pays for what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from skewless.errors import SkewlessError
+
+
+class _Group(click.Group):
+    """Turn skewless's own errors into one readable line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SkewlessError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="skewless")
+def main() -> None:
+    """skewless: streaming features on Flink with zero training-serving skew."""
+
+
+def _view(name: str):
+    from features import VIEWS
+
+    if name not in VIEWS:
+        raise click.BadParameter(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}", param_hint="--view")
+    return VIEWS[name]
+
+
+@main.command()
+def jars() -> None:
+    """Resolve every JVM component's jars with Maven and build the Flink sink jar."""
+    from skewless.stack import flink_home
+    from skewless.stack.jars import classpath, components
+
+    for component in components():
+        count = len([p for p in classpath(component).split(":") if p])
+        click.echo(f"{component}: {count} jars")
+    flink_home.prepare()
+    click.echo("flink runtime assembled")
+
+
+@main.command()
+@click.option("--topic", default="transactions", show_default=True)
+@click.option("--events", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--users", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=60, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True)
+@click.option("--end", "end_ms", type=int, default=None, help="last event time, epoch ms (default: now, to the hour)")
+@click.option("--disorder-ms", default=30_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--partitions", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--malformed", default=0, show_default=True, type=click.IntRange(min=0), help="malformed records to mix in")
+def produce(topic, events, users, days, seed, end_ms, disorder_ms, partitions, malformed) -> None:
+    """Produce a deterministic synthetic Avro transaction stream to a Kafka topic."""
+    from skewless.events.producer import produce as run_produce
+    from skewless.events.synthetic import StreamShape
+    from skewless.settings import load_settings
+
+    settings = load_settings()
+    end = end_ms if end_ms is not None else (int(time.time() * 1000) // 3_600_000) * 3_600_000
+    try:
+        shape = StreamShape(seed=seed, events=events, users=users, days=days, end_ms=end, disorder_ms=disorder_ms)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    report = run_produce(shape, topic, settings.kafka_bootstrap, partitions=partitions, malformed=malformed)
+    click.echo(report.to_json())
+
+
+@main.command()
+@click.option("--view", "view_name", default="user_transactions", show_default=True)
+@click.option("--topic", default=None, help="source topic (default: the view's)")
+@click.option("--bounded/--unbounded", default=True, show_default=True, help="stop at the topic's current end")
+@click.option("--until", type=int, default=None, help="expiry horizon, epoch ms (bounded default: now)")
+@click.option("--group-id", default=None, help="Kafka consumer group (default: skewless-<view>-v<version>)")
+def run(view_name: str, topic: str | None, bounded: bool, until: int | None, group_id: str | None) -> None:
+    """Run the feature pipeline of a view on a local Flink mini-cluster."""
+    import dataclasses
+
+    from skewless.runner import run_job
+    from skewless.settings import load_settings
+
+    spec = _view(view_name)
+    if topic:
+        spec = dataclasses.replace(spec, source_topic=topic)
+    if bounded and until is None:
+        until = int(time.time() * 1000)
+    seconds = run_job(spec, load_settings(), bounded=bounded, until=until, group_id=group_id)
+    click.echo(json.dumps({"view": spec.name, "seconds": round(seconds, 1)}))
+
+
+@main.command()
+@click.option("--events", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--users", default=200, show_default=True, type=click.IntRange(min=1))
+def demo(events: int, users: int) -> None:
+    """Produce events, run the pipeline over them, then show online features and a training set."""
+    from skewless.demo import run_demo
+
+    run_demo(events=events, users=users)
+
+
+def _register_subgroups() -> None:
+    from skewless.online.cli import online
+    from skewless.stack.cli import stack
+    from skewless.training.cli import training_set
+
+    main.add_command(stack)
+    main.add_command(online)
+    main.add_command(training_set, name="training-set")
+
+
+_register_subgroups()
+
+if __name__ == "__main__":
+    main()

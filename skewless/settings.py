@@ -1,0 +1,55 @@
+"""Where the pipeline's services are and how it runs: typed, frozen, overridable by SKEWLESS_* env vars.
+
+Only the CLI and job entry points build Settings; library code receives values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from skewless.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKEWLESS_", extra="forbid", frozen=True)
+
+    home: Path = Field(default=REPO_ROOT / ".skewless", description="state folder for the stack, jars and Iceberg")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    cassandra_hosts: str = "127.0.0.1:9042"
+    cassandra_local_dc: str = "datacenter1"
+    cassandra_keyspace: str = "skewless"
+    iceberg_namespace: str = "skewless"
+    checkpoint_interval_ms: int = Field(default=10_000, ge=100)
+    parallelism: int = Field(default=1, ge=1)
+
+    @field_validator("kafka_bootstrap", "cassandra_hosts")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for part in value.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{part!r} is not host:port")
+        return value
+
+    @field_validator("cassandra_keyspace", "iceberg_namespace")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise ValueError(f"{value!r} must be a letters/digits/underscore identifier")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment plus explicit overrides, with a readable error."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SKEWLESS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,118 @@
+"""The compiled, versioned spec a job executes: plain data, serializable, no DSL objects.
+
+A view computes features for one entity from one source. Each feature is an
+aggregation of one input column over a tiled window (window W, hop H, W a multiple
+of H): its value at instant t covers events with event time in
+[floor(t/H)*H - W + H, t].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from skewless.errors import SpecError
+
+SPEC_FORMAT = 1
+OPERATIONS = ("count", "sum", "avg", "min", "max")
+_MAX_TILES = 10_000
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    op: str
+    column: str | None  # None only for count
+    window_ms: int
+    hop_ms: int
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise SpecError(f"feature name {self.name!r} must be a valid identifier")
+        if self.op not in OPERATIONS:
+            raise SpecError(f"feature {self.name}: unknown operation {self.op!r}; use one of {OPERATIONS}")
+        if self.column is None and self.op != "count":
+            raise SpecError(f"feature {self.name}: operation {self.op!r} needs an input column")
+        if self.hop_ms <= 0 or self.window_ms <= 0:
+            raise SpecError(f"feature {self.name}: window and hop must be positive")
+        if self.window_ms % self.hop_ms:
+            raise SpecError(
+                f"feature {self.name}: window {self.window_ms} ms is not a multiple of hop {self.hop_ms} ms"
+            )
+        if self.window_ms // self.hop_ms > _MAX_TILES:
+            raise SpecError(f"feature {self.name}: window/hop exceeds {_MAX_TILES} tiles; use a larger hop")
+
+    @property
+    def tiles(self) -> int:
+        return self.window_ms // self.hop_ms
+
+    @property
+    def cql_type(self) -> str:
+        return "bigint" if self.op == "count" else "double"
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    name: str
+    version: int
+    entity_key: str
+    source_topic: str
+    event_time_field: str
+    features: tuple[FeatureSpec, ...]
+    ttl_ms: int
+    out_of_orderness_ms: int = 60_000
+    description: str = ""
+    owner: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise SpecError(f"view name {self.name!r} must be a valid identifier")
+        if self.version < 1:
+            raise SpecError(f"view {self.name}: version must be >= 1")
+        if not self.features:
+            raise SpecError(f"view {self.name}: needs at least one feature")
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            raise SpecError(f"view {self.name}: duplicate feature names {names}")
+        if self.ttl_ms <= 0:
+            raise SpecError(f"view {self.name}: ttl must be positive")
+        if self.out_of_orderness_ms < 0:
+            raise SpecError(f"view {self.name}: out_of_orderness must be >= 0")
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def input_columns(self) -> list[str]:
+        return sorted({f.column for f in self.features if f.column is not None})
+
+    @property
+    def uid(self) -> str:
+        """Stable operator uid prefix: survives code changes, changes with the version."""
+        return f"{self.name}-v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["format"] = SPEC_FORMAT
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ViewSpec:
+        data = dict(data)
+        fmt = data.pop("format", SPEC_FORMAT)
+        if fmt != SPEC_FORMAT:
+            raise SpecError(f"spec format {fmt} is not supported by this skewless (expects {SPEC_FORMAT})")
+        try:
+            features = tuple(FeatureSpec(**f) for f in data.pop("features"))
+            tags = tuple(data.pop("tags", ()))
+            return cls(features=features, tags=tags, **data)
+        except (KeyError, TypeError) as exc:
+            raise SpecError(f"malformed view spec: {exc}") from exc
+
+    def content_hash(self) -> str:
+        body = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:16]

@@ -1,0 +1,78 @@
+"""Assemble the Flink runtime the jobs run on, from the apache-flink wheel plus Maven jars.
+
+The wheel ships flink-dist and the planner but no connectors. Rather than edit the
+installed package, skewless builds `<state>/flink/lib/` from symlinks: the wheel's own
+jars, the jars `jvm/flink/pom.xml` resolves, and skewless's Cassandra sink. Everything
+lands on the system classpath, which avoids child-first classloader surprises with the
+JDBC drivers of the Iceberg catalog.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from skewless.stack.jars import StackError, classpath, repo_root, state_root
+
+SINK_JAR = "skewless-flink-0.1.0.jar"
+
+
+def pyflink_home() -> Path:
+    spec = importlib.util.find_spec("pyflink")
+    if spec is None or spec.origin is None:
+        raise StackError("apache-flink is not installed in this environment; run `make install`")
+    return Path(spec.origin).parent
+
+
+def _build_sink_jar() -> Path:
+    """Compile skewless's Java sink (jvm/flink/src) when its sources are newer than the jar."""
+    module = repo_root() / "jvm" / "flink"
+    jar = module / "target" / SINK_JAR
+    sources = list((module / "src").rglob("*.java")) + [module / "pom.xml"]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not jar.exists() or jar.stat().st_mtime < newest:
+        print("building skewless-flink sink jar with Maven...", file=sys.stderr, flush=True)
+        done = subprocess.run(
+            ["mvn", "-q", "-f", str(module / "pom.xml"), "-DskipTests", "package"],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise StackError(f"building jvm/flink failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return jar
+
+
+def prepare() -> dict[str, str]:
+    """Create `<state>/flink/lib` and return the environment a PyFlink process needs."""
+    home = pyflink_home()
+    lib = state_root() / "flink" / "lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p for p in (home / "lib").glob("*.jar")}
+    for entry in classpath("flink").split(os.pathsep):
+        if entry.endswith(".jar"):
+            wanted[Path(entry).name] = Path(entry)
+    sink = _build_sink_jar()
+    wanted[sink.name] = sink
+    for link in lib.iterdir():
+        if link.name not in wanted or link.resolve() != wanted[link.name].resolve():
+            link.unlink()
+    for name, target in wanted.items():
+        link = lib / name
+        if not link.exists():
+            link.symlink_to(target)
+    logs = state_root() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return {
+        "FLINK_LOG_DIR": str(logs),
+        "FLINK_HOME": str(home),
+        "FLINK_LIB_DIR": str(lib),
+        "FLINK_CONF_DIR": str(repo_root() / "flink-conf"),
+    }
+
+
+def apply_to_environ() -> None:
+    """Point this process's PyFlink gateway at the assembled runtime (before it starts)."""
+    os.environ.update(prepare())

@@ -1,0 +1,144 @@
+"""The whole path for real: Kafka -> Flink job -> Cassandra + Iceberg, checked against the oracle.
+
+Reads go back through the real drivers (kafka-python, cassandra-driver, pyiceberg), so this
+fails if any of the services is not really used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+
+import pandas as pd
+import pytest
+from kafka import KafkaConsumer
+
+from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig
+from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
+from features.transactions import USER_TRANSACTIONS
+from jobs.sources import dead_letter_topic
+from skewless.events.producer import MALFORMED_KINDS, produce
+from skewless.events.synthetic import StreamShape, transactions
+from skewless.runner import run_job
+from skewless.settings import load_settings
+from skewless.training import get_historical_features
+from tests.oracle import close, values_at
+
+MALFORMED = 25
+HOUR_MS = 3_600_000
+
+
+def shape_ending_now() -> StreamShape:
+    """Events up to the last full hour: online values are judged against the wall clock (TTL)."""
+    end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
+    return StreamShape(seed=11, events=6_000, users=40, days=62, end_ms=end, disorder_ms=30_000)
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
+    name = f"p{random.Random().getrandbits(40):010x}"
+    spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions")
+    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    shape = shape_ending_now()
+    report = produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=3, malformed=MALFORMED, progress=False)
+    horizon = shape.end_ms + HOUR_MS // 2  # expiry updates continue past the last event, up to "now"
+    run_job(spec, settings, bounded=True, until=horizon)
+    events = sorted(((r["event_time"], r) for r in transactions(shape)), key=lambda e: e[0])
+    by_user: dict[str, list] = {}
+    for ts, r in events:
+        by_user.setdefault(r["user_id"], []).append((ts, r))
+    return spec, settings, report, horizon, by_user
+
+
+def history_rows(spec, settings) -> list[dict]:
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg_namespace}.{spec.name}_history")
+    return table.scan().to_arrow().to_pylist()
+
+
+def test_cassandra_holds_the_oracle_value_at_the_end_of_the_stream(pipeline_run) -> None:
+    spec, settings, _, horizon, by_user = pipeline_run
+    last_change = {}
+    for row in history_rows(spec, settings):
+        valid_from = int(row["valid_from"].timestamp() * 1000)
+        last_change[row[spec.entity_key]] = max(valid_from, last_change.get(row[spec.entity_key], valid_from))
+    reader = OnlineReader(OnlineReaderConfig.for_view(spec, settings))
+    try:
+        online = reader.get(by_user)
+        now = int(time.time() * 1000)
+    finally:
+        reader.close()
+    assert set(online) == set(by_user)
+    live = 0
+    for user, events in by_user.items():
+        if now - last_change[user] > spec.ttl_ms:
+            assert online[user] is None, f"{user}: expired value served"
+            continue
+        live += 1
+        row = online[user]
+        assert row is not None, user
+        got = tuple(row[f] for f in spec.feature_names)
+        assert close(got, values_at(spec.features, events, horizon)), (user, got)
+    assert live >= len(by_user) // 2
+
+
+def test_every_history_row_equals_the_oracle_at_its_valid_from(pipeline_run) -> None:
+    spec, settings, _, _, by_user = pipeline_run
+    history = history_rows(spec, settings)
+    assert len(history) >= sum(len(v) for v in by_user.values()) // 2
+    for row in history:
+        valid_from = int(row["valid_from"].timestamp() * 1000)
+        want = values_at(spec.features, by_user[row[spec.entity_key]], valid_from)
+        assert close(tuple(row[f] for f in spec.feature_names), want), row
+
+
+def test_training_set_equals_the_oracle_at_every_label_time(pipeline_run) -> None:
+    spec, settings, _, _, by_user = pipeline_run
+    rng = random.Random(5)
+    labels = []
+    for user, events in by_user.items():
+        first = events[0][0]
+        labels.append((user, first - 1, "before-first-event"))
+        for ts, _ in rng.sample(events, min(6, len(events))):
+            labels += [(user, ts, "at-event"), (user, ts - 1, "just-before"), (user, ts + 3_600_000, "hour-after")]
+    frame = pd.DataFrame(labels, columns=[spec.entity_key, "timestamp", "why"])
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    result = get_historical_features(frame, spec.name, catalog, spec.ttl_ms).to_pandas()
+    assert list(result["why"]) == list(frame["why"])  # order and label columns pass through
+    for (user, t, why), (_, out) in zip(labels, result.iterrows()):
+        events = by_user[user]
+        got = tuple(None if pd.isna(out[f]) else out[f] for f in spec.feature_names)
+        if why == "before-first-event" or t < events[0][0]:
+            assert all(v is None for v in got), (user, t, got)
+            continue
+        last_event = max(ts for ts, _ in events if ts <= t)
+        if t - last_event > spec.ttl_ms:
+            continue  # covered by the TTL tests of the training set
+        assert close(got, values_at(spec.features, events, t)), (user, t, why, got)
+
+
+def test_malformed_records_are_dead_lettered_with_reason_and_origin(pipeline_run) -> None:
+    spec, settings, report, _, _ = pipeline_run
+    consumer = KafkaConsumer(
+        dead_letter_topic(spec.source_topic),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+        enable_auto_commit=False,
+    )
+    letters = list(consumer)
+    consumer.close()
+    assert len(letters) == MALFORMED == sum(report.malformed.values())
+    reasons = []
+    for letter in letters:
+        headers = {k: v.decode() for k, v in letter.headers}
+        assert headers["skewless.source.topic"] == spec.source_topic
+        assert int(headers["skewless.source.offset"]) >= 0
+        reasons.append(headers["skewless.reason"])
+    assert {kind: report.malformed[kind] for kind in MALFORMED_KINDS} == report.malformed
+    assert sum("marker" in r for r in reasons) == report.malformed["garbage"]
+    assert sum("unknown writer schema" in r for r in reasons) == report.malformed["unknown_schema"]
+    assert sum("missing entity key" in r for r in reasons) == report.malformed["missing_key"]
+    assert sum("absurd event time" in r for r in reasons) == report.malformed["seconds_not_ms"]
+    assert sum("truncated" in r for r in reasons) == report.malformed["truncated"]
