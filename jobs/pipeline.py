@@ -98,7 +98,7 @@ def history_table(spec: ViewSpec) -> HistoryTable:
     return HistoryTable(
         view=spec.name,
         keys=(Column(spec.entity_key, "string"),),
-        features=tuple(Column(f.name, "long" if f.op == "count" else "double") for f in spec.features),
+        features=tuple(Column(f.name, f.value_type) for f in spec.features),
     )
 
 

@@ -16,8 +16,24 @@ from typing import Any
 from skewless.errors import SpecError
 
 SPEC_FORMAT = 1
-OPERATIONS = ("count", "sum", "avg", "min", "max")
+# Result type of each operation: "long", "double" or "list<double>".
+OPERATIONS: dict[str, str] = {
+    "count": "long",
+    "sum": "double",
+    "avg": "double",
+    "min": "double",
+    "max": "double",
+    "variance": "double",
+    "stddev": "double",
+    "first": "double",
+    "last": "double",
+    "last_n": "list<double>",
+    "count_distinct": "long",
+    "approx_count_distinct": "long",
+    "approx_percentile": "double",
+}
 _MAX_TILES = 10_000
+LIFETIME = None  # window_ms for a feature over all events ever seen
 
 
 @dataclass(frozen=True)
@@ -25,17 +41,24 @@ class FeatureSpec:
     name: str
     op: str
     column: str | None  # None only for count
-    window_ms: int
-    hop_ms: int
+    window_ms: int | None  # None: a lifetime window, one tile that never expires
+    hop_ms: int | None = None
+    # Operation parameters as sorted (name, value) pairs, e.g. (("n", 5),) for last_n.
+    params: tuple[tuple[str, float | int], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(sorted((str(k), v) for k, v in self.params)))
         if not self.name.isidentifier():
             raise SpecError(f"feature name {self.name!r} must be a valid identifier")
         if self.op not in OPERATIONS:
-            raise SpecError(f"feature {self.name}: unknown operation {self.op!r}; use one of {OPERATIONS}")
+            raise SpecError(f"feature {self.name}: unknown operation {self.op!r}; use one of {sorted(OPERATIONS)}")
         if self.column is None and self.op != "count":
             raise SpecError(f"feature {self.name}: operation {self.op!r} needs an input column")
-        if self.hop_ms <= 0 or self.window_ms <= 0:
+        if self.window_ms is None:
+            if self.hop_ms is not None:
+                raise SpecError(f"feature {self.name}: a lifetime window has no hop")
+            return
+        if self.hop_ms is None or self.hop_ms <= 0 or self.window_ms <= 0:
             raise SpecError(f"feature {self.name}: window and hop must be positive")
         if self.window_ms % self.hop_ms:
             raise SpecError(
@@ -45,12 +68,27 @@ class FeatureSpec:
             raise SpecError(f"feature {self.name}: window/hop exceeds {_MAX_TILES} tiles; use a larger hop")
 
     @property
+    def is_lifetime(self) -> bool:
+        return self.window_ms is None
+
+    @property
     def tiles(self) -> int:
-        return self.window_ms // self.hop_ms
+        return 1 if self.window_ms is None or self.hop_ms is None else self.window_ms // self.hop_ms
+
+    def tile_of(self, ts: int) -> int:
+        return 0 if self.hop_ms is None else ts // self.hop_ms
+
+    @property
+    def param(self) -> dict[str, float | int]:
+        return dict(self.params)
+
+    @property
+    def value_type(self) -> str:
+        return OPERATIONS[self.op]
 
     @property
     def cql_type(self) -> str:
-        return "bigint" if self.op == "count" else "double"
+        return {"long": "bigint", "double": "double", "list<double>": "list<double>"}[self.value_type]
 
 
 @dataclass(frozen=True)
@@ -63,6 +101,12 @@ class ViewSpec:
     features: tuple[FeatureSpec, ...]
     ttl_ms: int
     out_of_orderness_ms: int = 60_000
+    # Events up to this far behind the watermark still update values (with correction rows).
+    allowed_lateness_ms: int = 0
+    # Row-level logic applied identically in the stream and in the test oracle:
+    # derived columns as (name, expression) pairs, then a filter expression.
+    derived: tuple[tuple[str, str], ...] = ()
+    filter: str | None = None
     description: str = ""
     owner: str = ""
     tags: tuple[str, ...] = field(default=())
@@ -81,6 +125,8 @@ class ViewSpec:
             raise SpecError(f"view {self.name}: ttl must be positive")
         if self.out_of_orderness_ms < 0:
             raise SpecError(f"view {self.name}: out_of_orderness must be >= 0")
+        if self.allowed_lateness_ms < 0:
+            raise SpecError(f"view {self.name}: allowed_lateness must be >= 0")
 
     @property
     def feature_names(self) -> list[str]:
@@ -107,9 +153,13 @@ class ViewSpec:
         if fmt != SPEC_FORMAT:
             raise SpecError(f"spec format {fmt} is not supported by this skewless (expects {SPEC_FORMAT})")
         try:
-            features = tuple(FeatureSpec(**f) for f in data.pop("features"))
+            features = tuple(
+                FeatureSpec(**{**f, "params": tuple(tuple(p) for p in f.get("params", ()))})
+                for f in data.pop("features")
+            )
             tags = tuple(data.pop("tags", ()))
-            return cls(features=features, tags=tags, **data)
+            derived = tuple(tuple(d) for d in data.pop("derived", ()))
+            return cls(features=features, tags=tags, derived=derived, **data)
         except (KeyError, TypeError) as exc:
             raise SpecError(f"malformed view spec: {exc}") from exc
 

@@ -11,7 +11,9 @@ from typing import Any, Iterable, Sequence
 from skewless.spec import FeatureSpec
 
 
-def window_start(spec: FeatureSpec, t: int) -> int:
+def window_start(spec: FeatureSpec, t: int) -> int | float:
+    if spec.window_ms is None or spec.hop_ms is None:
+        return float("-inf")  # lifetime
     return (t // spec.hop_ms) * spec.hop_ms - spec.window_ms + spec.hop_ms
 
 

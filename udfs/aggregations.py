@@ -16,7 +16,7 @@ class Aggregation(Protocol):
 
     def init(self) -> Any: ...
 
-    def add(self, acc: Any, value: float) -> Any: ...
+    def add(self, acc: Any, value: float, ts: int) -> Any: ...
 
     def merge(self, a: Any, b: Any) -> Any: ...
 
@@ -29,7 +29,7 @@ class Count:
     def init(self) -> int:
         return 0
 
-    def add(self, acc: int, value: float) -> int:
+    def add(self, acc: int, value: float, ts: int) -> int:
         return acc + 1
 
     def merge(self, a: int, b: int) -> int:
@@ -47,7 +47,7 @@ class Sum:
     def init(self) -> tuple[float, float]:
         return (0.0, 0.0)
 
-    def add(self, acc: tuple[float, float], value: float) -> tuple[float, float]:
+    def add(self, acc: tuple[float, float], value: float, ts: int) -> tuple[float, float]:
         return _neumaier(acc, value)
 
     def merge(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
@@ -64,7 +64,7 @@ class Avg:
     def init(self) -> tuple[float, float, int]:
         return (0.0, 0.0, 0)
 
-    def add(self, acc: tuple[float, float, int], value: float) -> tuple[float, float, int]:
+    def add(self, acc: tuple[float, float, int], value: float, ts: int) -> tuple[float, float, int]:
         total, comp = _neumaier((acc[0], acc[1]), value)
         return (total, comp, acc[2] + 1)
 
@@ -82,7 +82,7 @@ class Max:
     def init(self) -> float | None:
         return None
 
-    def add(self, acc: float | None, value: float) -> float:
+    def add(self, acc: float | None, value: float, ts: int) -> float:
         return value if acc is None or value > acc else acc
 
     def merge(self, a: float | None, b: float | None) -> float | None:
@@ -98,7 +98,7 @@ class Min:
     def init(self) -> float | None:
         return None
 
-    def add(self, acc: float | None, value: float) -> float:
+    def add(self, acc: float | None, value: float, ts: int) -> float:
         return value if acc is None or value < acc else acc
 
     def merge(self, a: float | None, b: float | None) -> float | None:

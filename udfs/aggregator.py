@@ -26,10 +26,14 @@ LATE_EVENTS = OutputTag("late-events", DEAD_LETTER_TYPE)
 VERSION_SCALE = 1000
 
 
+def flink_type(value_type: str) -> TypeInformation:
+    return {"long": Types.LONG(), "double": Types.DOUBLE(), "list<double>": Types.LIST(Types.DOUBLE())}[value_type]
+
+
 def update_type(spec: ViewSpec) -> TypeInformation:
     names = [spec.entity_key, *spec.feature_names, "valid_from", "written_at", "version"]
     types = [Types.STRING()]
-    types += [Types.LONG() if f.op == "count" else Types.DOUBLE() for f in spec.features]
+    types += [flink_type(f.value_type) for f in spec.features]
     types += [Types.LONG(), Types.LONG(), Types.LONG()]
     return Types.ROW_NAMED(names, types)
 

@@ -56,7 +56,7 @@ class TiledWindows:
         out = []
         for spec, op, tiles in zip(self.features, self.ops, state.tiles):
             acc = op.init()
-            newest = t // spec.hop_ms
+            newest = spec.tile_of(t)
             oldest = newest - spec.tiles + 1
             if len(tiles) <= spec.tiles:
                 for k, tile in tiles.items():
@@ -74,6 +74,8 @@ class TiledWindows:
         """The first instant > `after` at which a non-empty tile leaves its window."""
         best: int | None = None
         for spec, tiles in zip(self.features, state.tiles):
+            if spec.hop_ms is None:
+                continue  # a lifetime window never loses a tile
             oldest = after // spec.hop_ms - spec.tiles + 1
             live = [k for k in tiles if k >= oldest]
             if live:
@@ -124,12 +126,14 @@ class TiledWindows:
 
     def _add(self, state: EntityState, ts: int, inputs: tuple[Any, ...]) -> None:
         for spec, op, tiles, value in zip(self.features, self.ops, state.tiles, inputs):
-            k = ts // spec.hop_ms
-            tiles[k] = op.add(tiles.get(k, op.init()), value)
+            k = spec.tile_of(ts)
+            tiles[k] = op.add(tiles.get(k, op.init()), value, ts)
 
     def _evict(self, state: EntityState, t: int) -> None:
         """Drop tiles that no window at an instant >= t can reach."""
         for spec, tiles in zip(self.features, state.tiles):
+            if spec.hop_ms is None:
+                continue
             oldest = t // spec.hop_ms - spec.tiles + 1
             for k in [k for k in tiles if k < oldest]:
                 del tiles[k]
