@@ -1,14 +1,23 @@
 """Per-entity tiled window state and the event-time engine that drives it. No Flink imports.
 
-State holds one partial aggregate per hop-sized tile and per feature, never raw events
-(except those still waiting for the watermark). The value of a feature changes only when
-an event lands or when a tile leaves its window, so `advance` walks exactly those
-instants in time order and emits one update per instant at which some value changed.
+State holds one partial aggregate per hop-sized tile and per feature. The value of a
+feature changes only when an event lands or when a tile leaves its window, so the engine
+walks exactly those instants in time order and emits one update per instant at which
+some value changed: the value at instant t covers events in [floor(t/H)*H - W + H, t].
+
+Events apply the moment they arrive, so online values are fresh without waiting for the
+watermark. An event older than the entity's newest instant (out of order within the
+watermark bound, or late within the allowed lateness) cannot be added to tiles after the
+fact, so the engine also keeps a *sealed* copy of the tiles as of `watermark - lateness`
+plus the raw events since. A correction replays those events in event-time order from
+the sealed copy and emits, with a higher revision, every instant whose value changed.
+Events behind the sealed point are the caller's to dead-letter.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -16,52 +25,100 @@ from skewless.spec import FeatureSpec
 from udfs.aggregations import Aggregation, operation
 
 Values = tuple[Any, ...]
+Event = tuple[int, tuple[Any, ...]]  # (event time ms, input value per feature)
+
+
+@dataclass
+class Position:
+    """Tiles walked up to `last_instant`, and the values they gave there."""
+
+    tiles: list[dict[int, Any]]
+    last_instant: int | None = None
+    last_values: Values | None = None
 
 
 @dataclass
 class EntityState:
-    tiles: list[dict[int, Any]]
-    # Events not yet applied, sorted by event time: (event_time_ms, input values by feature).
-    pending: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
-    last_instant: int | None = None
-    last_values: Values | None = None
+    live: Position
+    sealed: Position
+    sealed_at: int | None = None
+    # Accepted events newer than sealed_at, in event-time order (ties in arrival order).
+    recent: list[Event] = field(default_factory=list)
+    # Value at each instant > sealed_at where an update was emitted, and its revision.
+    steps: dict[int, Values] = field(default_factory=dict)
+    revisions: dict[int, int] = field(default_factory=dict)
+    # The expiry timer last asked of the runtime, so it is not asked again per event.
+    timer: int | None = None
 
 
 @dataclass(frozen=True)
 class Update:
     valid_from: int
     values: Values
+    revision: int = 0
 
 
 class TiledWindows:
-    """The features of one view, evaluated over tiles. Stateless itself: state is passed in."""
+    """The features of one view, evaluated over tiles. Stateless itself: state is passed in.
 
-    def __init__(self, features: Sequence[FeatureSpec]) -> None:
+    `lateness_ms` is how far behind the watermark an event may be and still be applied;
+    `expiry_horizon` (epoch ms) stops tile-expiry instants there, so a bounded run ends
+    at its horizon instead of expiring every window into the future.
+    """
+
+    def __init__(self, features: Sequence[FeatureSpec], lateness_ms: int = 0, expiry_horizon: int | None = None):
         self.features = tuple(features)
         self.ops: tuple[Aggregation, ...] = tuple(operation(f.op) for f in self.features)
+        self.lateness_ms = lateness_ms
+        self.expiry_horizon = expiry_horizon
 
     def new_state(self) -> EntityState:
-        return EntityState(tiles=[{} for _ in self.features])
+        return EntityState(live=self._position(), sealed=self._position())
 
     def inputs(self, record: dict[str, Any]) -> tuple[Any, ...]:
         """The per-feature input values of one event (None for count)."""
         return tuple(None if f.column is None else record[f.column] for f in self.features)
 
-    def buffer(self, state: EntityState, event_time: int, inputs: tuple[Any, ...]) -> None:
-        """Hold an event until the watermark passes it; order ties by arrival."""
-        keys = [ts for ts, _ in state.pending]
-        state.pending.insert(bisect.bisect_right(keys, event_time), (event_time, inputs))
+    def accepts(self, event_time: int, watermark: int) -> bool:
+        """False for an event too far behind the watermark to be corrected for."""
+        return event_time > watermark - self.lateness_ms
 
-    def value_at(self, state: EntityState, t: int) -> Values:
+    # -- the two entry points: an event, a timer ------------------------------------
+
+    def on_event(self, state: EntityState, event_time: int, inputs: tuple[Any, ...], watermark: int) -> list[Update]:
+        self._seal(state, watermark)
+        keys = [ts for ts, _ in state.recent]
+        state.recent.insert(bisect.bisect_right(keys, event_time), (event_time, inputs))
+        last = state.live.last_instant
+        if last is None or event_time > last:
+            return self._record(state, self._walk(state.live, [(event_time, inputs)], event_time))
+        return self._correct(state)
+
+    def on_timer(self, state: EntityState, t: int, watermark: int) -> list[Update]:
+        """Walk tile expiries up to `t` (the timer's instant)."""
+        self._seal(state, watermark)
+        last = state.live.last_instant
+        if last is None or t <= last:
+            return []
+        return self._record(state, self._walk(state.live, [], t))
+
+    def next_timer(self, state: EntityState) -> int | None:
+        """The next instant a timer must wake the entity: its next tile expiry."""
+        last = state.live.last_instant
+        return None if last is None else self._next_expiry(state.live, last)
+
+    # -- window math ------------------------------------------------------------------
+
+    def value_at(self, position: Position, t: int) -> Values:
         out = []
-        for spec, op, tiles in zip(self.features, self.ops, state.tiles):
+        for spec, op, tiles in zip(self.features, self.ops, position.tiles):
             acc = op.init()
             newest = spec.tile_of(t)
             oldest = newest - spec.tiles + 1
             if len(tiles) <= spec.tiles:
-                for k, tile in tiles.items():
+                for k in sorted(tiles):
                     if oldest <= k <= newest:
-                        acc = op.merge(acc, tile)
+                        acc = op.merge(acc, tiles[k])
             else:
                 for k in range(oldest, newest + 1):
                     tile = tiles.get(k)
@@ -70,10 +127,10 @@ class TiledWindows:
             out.append(op.result(acc))
         return tuple(out)
 
-    def next_expiry(self, state: EntityState, after: int) -> int | None:
+    def _next_expiry(self, position: Position, after: int) -> int | None:
         """The first instant > `after` at which a non-empty tile leaves its window."""
         best: int | None = None
-        for spec, tiles in zip(self.features, state.tiles):
+        for spec, tiles in zip(self.features, position.tiles):
             if spec.hop_ms is None:
                 continue  # a lifetime window never loses a tile
             oldest = after // spec.hop_ms - spec.tiles + 1
@@ -81,59 +138,92 @@ class TiledWindows:
             if live:
                 instant = (min(live) + spec.tiles) * spec.hop_ms
                 best = instant if best is None else min(best, instant)
+        if best is not None and self.expiry_horizon is not None and best > self.expiry_horizon:
+            return None
         return best
 
-    def wakeup(self, state: EntityState) -> int | None:
-        """When the engine next has work: the next pending event or the next expiry."""
-        candidates = []
-        if state.pending:
-            candidates.append(state.pending[0][0])
-        if state.last_instant is not None:
-            expiry = self.next_expiry(state, state.last_instant)
-            if expiry is not None:
-                candidates.append(expiry)
-        return min(candidates) if candidates else None
-
-    def advance(self, state: EntityState, until: int, expiry_horizon: int | None = None) -> list[Update]:
-        """Apply everything with time <= `until`, in time order; return the changed values.
-
-        Expiry instants later than `expiry_horizon` are not walked: a bounded run ends at
-        its horizon instead of expiring every window into the future.
-        """
-        updates: list[Update] = []
+    def _walk(self, position: Position, events: list[Event], until: int) -> list[tuple[int, Values]]:
+        """Apply `events` (sorted) and tile expiries up to `until`, in time order; return value changes."""
+        changes: list[tuple[int, Values]] = []
+        i = 0
         while True:
-            instant = self._next_instant(state, expiry_horizon)
-            if instant is None or instant > until:
-                return updates
-            while state.pending and state.pending[0][0] == instant:
-                _, inputs = state.pending.pop(0)
-                self._add(state, instant, inputs)
-            state.last_instant = instant
-            values = self.value_at(state, instant)
-            if values != state.last_values:
-                state.last_values = values
-                updates.append(Update(instant, values))
-            self._evict(state, instant)
+            event_time = events[i][0] if i < len(events) else None
+            expiry = None if position.last_instant is None else self._next_expiry(position, position.last_instant)
+            candidates = [c for c in (event_time, expiry) if c is not None]
+            if not candidates or min(candidates) > until:
+                return changes
+            instant = min(candidates)
+            while i < len(events) and events[i][0] == instant:
+                self._add(position, instant, events[i][1])
+                i += 1
+            position.last_instant = instant
+            values = self.value_at(position, instant)
+            if values != position.last_values:
+                position.last_values = values
+                changes.append((instant, values))
+            self._evict(position, instant)
 
-    def _next_instant(self, state: EntityState, expiry_horizon: int | None) -> int | None:
-        event = state.pending[0][0] if state.pending else None
-        expiry = None if state.last_instant is None else self.next_expiry(state, state.last_instant)
-        if expiry is not None and expiry_horizon is not None and expiry > expiry_horizon:
-            expiry = None
-        if event is None:
-            return expiry
-        return event if expiry is None else min(event, expiry)
-
-    def _add(self, state: EntityState, ts: int, inputs: tuple[Any, ...]) -> None:
-        for spec, op, tiles, value in zip(self.features, self.ops, state.tiles, inputs):
+    def _add(self, position: Position, ts: int, inputs: tuple[Any, ...]) -> None:
+        for spec, op, tiles, value in zip(self.features, self.ops, position.tiles, inputs):
             k = spec.tile_of(ts)
             tiles[k] = op.add(tiles.get(k, op.init()), value, ts)
 
-    def _evict(self, state: EntityState, t: int) -> None:
+    def _evict(self, position: Position, t: int) -> None:
         """Drop tiles that no window at an instant >= t can reach."""
-        for spec, tiles in zip(self.features, state.tiles):
+        for spec, tiles in zip(self.features, position.tiles):
             if spec.hop_ms is None:
                 continue
             oldest = t // spec.hop_ms - spec.tiles + 1
             for k in [k for k in tiles if k < oldest]:
                 del tiles[k]
+
+    # -- bookkeeping for corrections ----------------------------------------------------
+
+    def _position(self) -> Position:
+        return Position(tiles=[{} for _ in self.features])
+
+    def _record(self, state: EntityState, changes: list[tuple[int, Values]]) -> list[Update]:
+        for instant, values in changes:
+            state.steps[instant] = values
+            state.revisions[instant] = 0
+        return [Update(instant, values) for instant, values in changes]
+
+    def _seal(self, state: EntityState, watermark: int) -> None:
+        """Move the sealed copy up to `watermark - lateness`: nothing older can change any more."""
+        target = watermark - self.lateness_ms
+        if state.sealed_at is not None and target <= state.sealed_at:
+            return
+        split = bisect.bisect_right([ts for ts, _ in state.recent], target)
+        if split or state.sealed.last_instant is not None:
+            self._walk(state.sealed, state.recent[:split], target)
+        state.recent = state.recent[split:]
+        state.sealed_at = target
+        for instant in [p for p in state.steps if p <= target]:
+            del state.steps[instant]
+            state.revisions.pop(instant, None)
+
+    def _correct(self, state: EntityState) -> list[Update]:
+        """Replay recent events from the sealed copy; emit every instant whose value changed."""
+        replay = copy.deepcopy(state.sealed)
+        until = max(state.live.last_instant or state.recent[-1][0], state.recent[-1][0])
+        base = state.sealed.last_values
+        new = dict(self._walk(replay, state.recent, until))
+        old = state.steps
+        points = sorted(set(old) | set(new))
+        updates: list[Update] = []
+        steps: dict[int, Values] = {}
+        # Walk both step functions; `shown` is what the history shows at p once the
+        # corrections before p are in: an existing row at p, else the previous value.
+        new_value = shown = base
+        for p in points:
+            new_value = new.get(p, new_value)
+            shown = old.get(p, shown)
+            steps[p] = new_value  # type: ignore[assignment]
+            if new_value != shown:
+                revision = state.revisions.get(p, -1) + 1
+                state.revisions[p] = revision
+                updates.append(Update(p, new_value, revision))  # type: ignore[arg-type]
+            shown = new_value
+        state.steps = steps
+        state.live = replay
+        return updates

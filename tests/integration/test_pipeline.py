@@ -52,9 +52,15 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 def history_rows(spec, settings) -> list[dict]:
+    """The history as it happened: per (entity, valid_from), the highest version (corrections win)."""
     catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
     table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg_namespace}.{spec.name}_history")
-    return table.scan().to_arrow().to_pylist()
+    latest: dict[tuple, dict] = {}
+    for row in table.scan().to_arrow().to_pylist():
+        key = (row[spec.entity_key], row["valid_from"])
+        if key not in latest or row["version"] > latest[key]["version"]:
+            latest[key] = row
+    return list(latest.values())
 
 
 def test_cassandra_holds_the_oracle_value_at_the_end_of_the_stream(pipeline_run) -> None:
