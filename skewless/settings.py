@@ -5,9 +5,11 @@ Only the CLI and job entry points build Settings; library code receives values.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from skewless.errors import ConfigError
@@ -26,6 +28,19 @@ class Settings(BaseSettings):
     iceberg_namespace: str = "skewless"
     checkpoint_interval_ms: int = Field(default=10_000, ge=100)
     parallelism: int = Field(default=1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _follow_stack_ports(cls, data: Any) -> Any:
+        """Default the service addresses to the local stack's ports (SKEWLESS_KAFKA_PORT...)."""
+        if isinstance(data, dict):
+            kafka = os.environ.get("SKEWLESS_KAFKA_PORT")
+            cassandra = os.environ.get("SKEWLESS_CASSANDRA_PORT")
+            if kafka and "kafka_bootstrap" not in data and "SKEWLESS_KAFKA_BOOTSTRAP" not in os.environ:
+                data = {**data, "kafka_bootstrap": f"127.0.0.1:{kafka}"}
+            if cassandra and "cassandra_hosts" not in data and "SKEWLESS_CASSANDRA_HOSTS" not in os.environ:
+                data = {**data, "cassandra_hosts": f"127.0.0.1:{cassandra}"}
+        return data
 
     @field_validator("kafka_bootstrap", "cassandra_hosts")
     @classmethod
