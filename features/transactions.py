@@ -1,25 +1,37 @@
 """The example feature view: spending features of a user, from the transactions topic."""
 
-from skewless.spec import FeatureSpec, ViewSpec
+from pathlib import Path
 
-MINUTE = 60_000
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
+from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
 
-USER_TRANSACTIONS = ViewSpec(
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+user = Entity("user", keys="user_id", description="A card holder")
+
+transactions = Source(
+    name="transactions",
+    topic="transactions",
+    schema=SCHEMAS / "transactions.avsc",
+    event_time="event_time",
+    description="Card transactions, one event per payment",
+)
+
+user_transactions = FeatureView(
     name="user_transactions",
     version=1,
-    entity_key="user_id",
-    source_topic="transactions",
-    event_time_field="event_time",
-    features=(
-        FeatureSpec("avg_amount_30d", "avg", "amount", window_ms=30 * DAY, hop_ms=DAY),
-        FeatureSpec("count_30d", "count", None, window_ms=30 * DAY, hop_ms=DAY),
-        FeatureSpec("sum_amount_1d", "sum", "amount", window_ms=DAY, hop_ms=HOUR),
-        FeatureSpec("max_amount_7d", "max", "amount", window_ms=7 * DAY, hop_ms=DAY),
-    ),
-    ttl_ms=30 * DAY,
-    out_of_orderness_ms=MINUTE,
+    entity=user,
+    source=transactions,
+    aggregations=[
+        Aggregation("amount", "avg", windows=[Window("30d", hop="1d")]),
+        Aggregation(None, "count", windows=[Window("30d", hop="1d")]),
+        Aggregation("amount", "sum", windows=[Window("1d", hop="1h")]),
+        Aggregation("amount", "max", windows=[Window("7d", hop="1d")]),
+    ],
+    ttl="30d",
+    out_of_orderness="1m",
     description="Spending of a card holder over rolling windows",
     owner="risk-ml",
 )
+
+# The compiled spec: what the job, the demo and the tests run.
+USER_TRANSACTIONS = user_transactions.compile()

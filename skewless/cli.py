@@ -113,12 +113,18 @@ def demo(events: int, users: int) -> None:
 
 def _register_subgroups() -> None:
     from skewless.online.cli import online
+    from skewless.registry.cli import COMMANDS as registry_commands
+    from skewless.serving.cli import serve, verify
     from skewless.stack.cli import stack
     from skewless.training.cli import training_set
 
     main.add_command(stack)
     main.add_command(online)
     main.add_command(training_set, name="training-set")
+    for command in registry_commands:
+        main.add_command(command)
+    main.add_command(serve)
+    main.add_command(verify)
 
 
 _register_subgroups()

@@ -35,8 +35,10 @@ def run_job(
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec_path = spec_dir / f"{spec.uid}.json"
     spec_path.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True))
-    env = {**os.environ, **flink_home.prepare(), "PYTHONPATH": str(REPO_ROOT)}
-    env.update({f"SKEWLESS_{k.upper()}": str(v) for k, v in settings.model_dump().items()})
+    env = {**os.environ, **flink_home.prepare()}
+    for name, value in settings.model_dump().items():
+        secret = getattr(value, "get_secret_value", None)
+        env[f"SKEWLESS_{name.upper()}"] = str(secret() if secret else value)
     cmd = [sys.executable, "-m", "jobs.pipeline", "--spec", str(spec_path)]
     for schema in schemas or [SCHEMAS / "transactions.avsc"]:
         cmd += ["--schema", str(schema)]

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from skewless.errors import ConfigError
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     iceberg_namespace: str = "skewless"
     checkpoint_interval_ms: int = Field(default=10_000, ge=100)
     parallelism: int = Field(default=1, ge=1)
+    # A SQLAlchemy URL (it may hold a password); empty: SQLite at <home>/registry.db.
+    registry_url: SecretStr = Field(default=SecretStr(""), description="feature registry database URL")
 
     @model_validator(mode="before")
     @classmethod

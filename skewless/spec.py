@@ -34,6 +34,12 @@ OPERATIONS: dict[str, str] = {
 }
 _MAX_TILES = 10_000
 LIFETIME = None  # window_ms for a feature over all events ever seen
+# ViewSpec fields that describe a view without changing what it computes: the registry
+# lets them change in place; any other change needs a new version.
+METADATA_FIELDS = ("description", "owner", "tags")
+# Fields added after format 1 was fixed, with their defaults: to_dict omits them at the
+# default, so specs that do not use them keep their exact JSON and content hash.
+_ADDED_FIELDS: dict[str, object] = {"key_field": None}
 
 
 @dataclass(frozen=True)
@@ -110,10 +116,15 @@ class ViewSpec:
     description: str = ""
     owner: str = ""
     tags: tuple[str, ...] = field(default=())
+    # The event field holding the entity key when it is not named `entity_key` (which
+    # stays the key's column name online and offline). None: the field is `entity_key`.
+    key_field: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise SpecError(f"view name {self.name!r} must be a valid identifier")
+        if self.key_field is not None and not self.key_field.isidentifier():
+            raise SpecError(f"view {self.name}: key_field {self.key_field!r} must be an event field name")
         if self.version < 1:
             raise SpecError(f"view {self.name}: version must be >= 1")
         if not self.features:
@@ -137,12 +148,20 @@ class ViewSpec:
         return sorted({f.column for f in self.features if f.column is not None})
 
     @property
+    def source_key_field(self) -> str:
+        """The event field the decoder reads the entity key from."""
+        return self.key_field or self.entity_key
+
+    @property
     def uid(self) -> str:
         """Stable operator uid prefix: survives code changes, changes with the version."""
         return f"{self.name}-v{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for name, default in _ADDED_FIELDS.items():
+            if data[name] == default:
+                del data[name]
         data["format"] = SPEC_FORMAT
         return data
 
@@ -165,4 +184,10 @@ class ViewSpec:
 
     def content_hash(self) -> str:
         body = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def computation_hash(self) -> str:
+        """Like content_hash, but blind to METADATA_FIELDS: equal hashes compute equal values."""
+        data = {k: v for k, v in self.to_dict().items() if k not in METADATA_FIELDS}
+        body = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:16]

@@ -1,14 +1,34 @@
 """Brute-force reference: feature values recomputed from raw events, with no tiles and no state.
 
-Shares nothing with the engine but the window definition from the design contract:
-the value at instant t covers events with event time in [floor(t/H)*H - W + H, t].
+Shares nothing with the engine but the window definition from the design contract (the
+value at instant t covers events with event time in [floor(t/H)*H - W + H, t]) and the
+documented semantics of each operation (see `udfs/aggregations.py`):
+
+- events are ordered by (event time, value): first/last/last_n break time ties by value;
+- variance and stddev are population statistics (divide by n);
+- last_n lists the n latest values newest first;
+- a percentile is the value of rank floor(q*(n-1)) in ascending order (numpy's "lower").
+
+For the sketches (approx_count_distinct, approx_percentile, and count_distinct past its
+cap) the oracle gives the exact answer, and `agrees` checks the documented error bound.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+import math
+from typing import Any, Iterable, Mapping, Sequence
 
-from skewless.spec import FeatureSpec
+from skewless.spec import OPERATIONS, FeatureSpec
+
+Pair = tuple[int, float]  # (event time ms, value)
+
+# Defaults documented by the operations; the bounds below depend on them.
+DEFAULTS: dict[str, dict[str, float | int]] = {
+    "count_distinct": {"max_size": 10_000},
+    "approx_count_distinct": {"precision": 12},
+    "approx_percentile": {"relative_accuracy": 0.01, "max_buckets": 2048},
+}
+SIGMAS = 4.0  # sketch results must lie within this many standard errors
 
 
 def window_start(spec: FeatureSpec, t: int) -> int | float:
@@ -17,26 +37,117 @@ def window_start(spec: FeatureSpec, t: int) -> int | float:
     return (t // spec.hop_ms) * spec.hop_ms - spec.window_ms + spec.hop_ms
 
 
-def feature_value(spec: FeatureSpec, events: Iterable[tuple[int, dict[str, Any]]], t: int) -> Any:
+def window_pairs(spec: FeatureSpec, events: Iterable[tuple[int, dict[str, Any]]], t: int) -> list[Pair]:
     lo = window_start(spec, t)
-    values = [row.get(spec.column) for ts, row in events if lo <= ts <= t]
-    if spec.op == "count":
-        return len(values)
-    if spec.op == "sum":
-        return float(sum(values)) if values else 0.0
-    if spec.op == "avg":
-        return sum(values) / len(values) if values else None
-    if spec.op == "max":
+    return [(ts, None if spec.column is None else row.get(spec.column)) for ts, row in events if lo <= ts <= t]
+
+
+def params_of(op: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {**DEFAULTS.get(op, {}), **(params or {})}
+
+
+def exact(op: str, pairs: Sequence[Pair], params: Mapping[str, Any] | None = None) -> Any:
+    """The exact value of `op` over the events (event time, value), in any order."""
+    p = params_of(op, params)
+    values = [v for _, v in pairs]
+    n = len(values)
+    if op == "count":
+        return n
+    if op == "sum":
+        return math.fsum(values)
+    if op == "avg":
+        return math.fsum(values) / n if n else None
+    if op == "max":
         return max(values) if values else None
-    if spec.op == "min":
+    if op == "min":
         return min(values) if values else None
-    raise ValueError(spec.op)
+    if op in ("variance", "stddev"):
+        if not n:
+            return None
+        mean = math.fsum(values) / n
+        dev = [v - mean for v in values]
+        # Corrected two-pass: exact sums, minus the rounding left in the mean.
+        var = max(0.0, (math.fsum(d * d for d in dev) - math.fsum(dev) ** 2 / n) / n)
+        return var if op == "variance" else math.sqrt(var)
+    ordered = sorted(pairs)
+    if op == "first":
+        return ordered[0][1] if ordered else None
+    if op == "last":
+        return ordered[-1][1] if ordered else None
+    if op == "last_n":
+        return [v for _, v in reversed(ordered[max(0, len(ordered) - int(p["n"])) :])]
+    if op in ("count_distinct", "approx_count_distinct"):
+        return len(set(values))
+    if op == "approx_percentile":
+        return sorted(values)[math.floor(p["q"] * (n - 1))] if n else None
+    raise ValueError(op)
+
+
+def within_bound(op: str, got: Any, pairs: Sequence[Pair], params: Mapping[str, Any] | None = None) -> bool:
+    """Whether `got` is the exact value (exact ops, to 1e-9 relative) or within the
+    documented error bound (sketches), and of the right result type."""
+    if not type_ok(op, got):
+        return False
+    p = params_of(op, params)
+    want = exact(op, pairs, p)
+    if op == "count_distinct":
+        if want <= p["max_size"]:
+            return got == want
+        sigma = 1.0 / math.sqrt(p["max_size"] - 2)
+        return got > p["max_size"] and abs(got - want) <= SIGMAS * sigma * want + 1
+    if op == "approx_count_distinct":
+        sigma = 1.04 / math.sqrt(2 ** p["precision"])
+        # +1: at tiny counts one register collision is one unit off, below any sigma.
+        return abs(got - want) <= SIGMAS * sigma * want + 1
+    if op == "approx_percentile":
+        if want is None or got is None:
+            return got is want
+        values = [v for _, v in pairs]
+        slack = 1e-9 * abs(want) + 1e-300
+        bound = p["relative_accuracy"] * abs(want) + slack
+        distinct = sorted(set(values), reverse=True)
+        if len(distinct) <= p["max_buckets"]:  # no bucket can have been folded
+            return abs(got - want) <= bound
+        # Buckets below the max_buckets highest fold into the lowest one kept, which holds
+        # values no higher than the max_buckets-th largest distinct value v: a low quantile
+        # is overestimated, at most to v's bucket; a quantile in a kept bucket is unharmed.
+        v = distinct[int(p["max_buckets"]) - 1]
+        upper = max(want + bound, v + p["relative_accuracy"] * abs(v) + slack)
+        return want - bound <= got <= upper
+    if op in ("first", "last", "last_n", "count", "min", "max"):
+        return got == want
+    return close(got, want)
+
+
+def type_ok(op: str, got: Any) -> bool:
+    kind = OPERATIONS[op]
+    if kind == "long":
+        return type(got) is int
+    if kind == "double":
+        return got is None or type(got) is float
+    return type(got) is list and all(type(v) is float for v in got)
+
+
+def feature_value(spec: FeatureSpec, events: Iterable[tuple[int, dict[str, Any]]], t: int) -> Any:
+    """The exact value of a feature at instant t (for sketches: the exact answer they estimate)."""
+    return exact(spec.op, window_pairs(spec, events, t), spec.param)
 
 
 def values_at(
     features: Sequence[FeatureSpec], events: Sequence[tuple[int, dict[str, Any]]], t: int
 ) -> tuple[Any, ...]:
     return tuple(feature_value(f, events, t) for f in features)
+
+
+def agrees(spec: FeatureSpec, got: Any, events: Sequence[tuple[int, dict[str, Any]]], t: int) -> bool:
+    """Whether a feature's value at t is the oracle's (sketches: within their bound)."""
+    return within_bound(spec.op, got, window_pairs(spec, events, t), spec.param)
+
+
+def values_agree(
+    features: Sequence[FeatureSpec], got: Sequence[Any], events: Sequence[tuple[int, dict[str, Any]]], t: int
+) -> bool:
+    return len(got) == len(features) and all(agrees(f, g, events, t) for f, g in zip(features, got))
 
 
 def close(a: Any, b: Any, rel: float = 1e-9) -> bool:

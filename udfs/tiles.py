@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from skewless.spec import FeatureSpec
-from udfs.aggregations import Aggregation, operation
+from udfs.aggregations import Aggregation, operation_for
 
 Values = tuple[Any, ...]
 Event = tuple[int, tuple[Any, ...]]  # (event time ms, input value per feature)
@@ -35,6 +35,9 @@ class Position:
     tiles: list[dict[int, Any]]
     last_instant: int | None = None
     last_values: Values | None = None
+    # Per feature, (first tile, last tile, their merge): the window minus its newest tile.
+    # In-order events only touch the newest tile, so this is reused until the window moves.
+    merged: list[tuple[int, int, Any] | None] = field(default_factory=list)
 
 
 @dataclass
@@ -68,9 +71,12 @@ class TiledWindows:
 
     def __init__(self, features: Sequence[FeatureSpec], lateness_ms: int = 0, expiry_horizon: int | None = None):
         self.features = tuple(features)
-        self.ops: tuple[Aggregation, ...] = tuple(operation(f.op) for f in self.features)
+        self.ops: tuple[Aggregation, ...] = tuple(operation_for(f) for f in self.features)
         self.lateness_ms = lateness_ms
         self.expiry_horizon = expiry_horizon
+        # Hot-path constants: hop (None for lifetime) and tile count per feature.
+        self._hops = tuple(f.hop_ms for f in self.features)
+        self._ntiles = tuple(f.tiles for f in self.features)
 
     def new_state(self) -> EntityState:
         return EntityState(live=self._position(), sealed=self._position())
@@ -95,12 +101,17 @@ class TiledWindows:
         return self._correct(state)
 
     def on_timer(self, state: EntityState, t: int, watermark: int) -> list[Update]:
-        """Walk tile expiries up to `t` (the timer's instant)."""
+        """Walk tile expiries up to the watermark (>= `t`, the timer's instant).
+
+        No event at or before the watermark can still arrive on time, so one callback
+        covers every expiry the watermark has passed, however far it jumped.
+        """
         self._seal(state, watermark)
         last = state.live.last_instant
-        if last is None or t <= last:
+        until = max(t, watermark)
+        if last is None or until <= last:
             return []
-        return self._record(state, self._walk(state.live, [], t))
+        return self._record(state, self._walk(state.live, [], until))
 
     def next_timer(self, state: EntityState) -> int | None:
         """The next instant a timer must wake the entity: its next tile expiry."""
@@ -111,33 +122,40 @@ class TiledWindows:
 
     def value_at(self, position: Position, t: int) -> Values:
         out = []
-        for spec, op, tiles in zip(self.features, self.ops, position.tiles):
-            acc = op.init()
-            newest = spec.tile_of(t)
-            oldest = newest - spec.tiles + 1
-            if len(tiles) <= spec.tiles:
-                for k in sorted(tiles):
-                    if oldest <= k <= newest:
-                        acc = op.merge(acc, tiles[k])
+        for i, op in enumerate(self.ops):
+            tiles = position.tiles[i]
+            hop = self._hops[i]
+            newest = 0 if hop is None else t // hop
+            oldest = newest - self._ntiles[i] + 1
+            cached = position.merged[i]
+            if cached is not None and cached[0] == oldest and cached[1] == newest - 1:
+                prefix = cached[2]
             else:
-                for k in range(oldest, newest + 1):
-                    tile = tiles.get(k)
-                    if tile is not None:
-                        acc = op.merge(acc, tile)
-            out.append(op.result(acc))
+                prefix = op.init()
+                for k in sorted(tiles):
+                    if oldest <= k < newest:
+                        prefix = op.merge(prefix, tiles[k])
+                position.merged[i] = (oldest, newest - 1, prefix)
+            newest_tile = tiles.get(newest)
+            out.append(op.result(prefix if newest_tile is None else op.merge(prefix, newest_tile)))
         return tuple(out)
 
     def _next_expiry(self, position: Position, after: int) -> int | None:
         """The first instant > `after` at which a non-empty tile leaves its window."""
         best: int | None = None
-        for spec, tiles in zip(self.features, position.tiles):
-            if spec.hop_ms is None:
+        for tiles, hop, n in zip(position.tiles, self._hops, self._ntiles):
+            if hop is None or not tiles:
                 continue  # a lifetime window never loses a tile
-            oldest = after // spec.hop_ms - spec.tiles + 1
-            live = [k for k in tiles if k >= oldest]
-            if live:
-                instant = (min(live) + spec.tiles) * spec.hop_ms
-                best = instant if best is None else min(best, instant)
+            oldest = after // hop - n + 1
+            first = min(tiles)
+            if first < oldest:  # not evicted yet (sealed copies evict lazily)
+                live = [k for k in tiles if k >= oldest]
+                if not live:
+                    continue
+                first = min(live)
+            instant = (first + n) * hop
+            if best is None or instant < best:
+                best = instant
         if best is not None and self.expiry_horizon is not None and best > self.expiry_horizon:
             return None
         return best
@@ -164,23 +182,28 @@ class TiledWindows:
             self._evict(position, instant)
 
     def _add(self, position: Position, ts: int, inputs: tuple[Any, ...]) -> None:
-        for spec, op, tiles, value in zip(self.features, self.ops, position.tiles, inputs):
-            k = spec.tile_of(ts)
+        for i, (op, tiles, value) in enumerate(zip(self.ops, position.tiles, inputs)):
+            hop = self._hops[i]
+            k = 0 if hop is None else ts // hop
             tiles[k] = op.add(tiles.get(k, op.init()), value, ts)
+            cached = position.merged[i]
+            if cached is not None and k <= cached[1]:
+                position.merged[i] = None
 
     def _evict(self, position: Position, t: int) -> None:
         """Drop tiles that no window at an instant >= t can reach."""
-        for spec, tiles in zip(self.features, position.tiles):
-            if spec.hop_ms is None:
+        for tiles, hop, n in zip(position.tiles, self._hops, self._ntiles):
+            if hop is None or not tiles:
                 continue
-            oldest = t // spec.hop_ms - spec.tiles + 1
-            for k in [k for k in tiles if k < oldest]:
-                del tiles[k]
+            oldest = t // hop - n + 1
+            if min(tiles) < oldest:
+                for k in [k for k in tiles if k < oldest]:
+                    del tiles[k]
 
     # -- bookkeeping for corrections ----------------------------------------------------
 
     def _position(self) -> Position:
-        return Position(tiles=[{} for _ in self.features])
+        return Position(tiles=[{} for _ in self.features], merged=[None for _ in self.features])
 
     def _record(self, state: EntityState, changes: list[tuple[int, Values]]) -> list[Update]:
         for instant, values in changes:
@@ -189,24 +212,40 @@ class TiledWindows:
         return [Update(instant, values) for instant, values in changes]
 
     def _seal(self, state: EntityState, watermark: int) -> None:
-        """Move the sealed copy up to `watermark - lateness`: nothing older can change any more."""
+        """Move the sealed copy up to `watermark - lateness`: nothing older can change any more.
+
+        The sealed copy only needs its tiles (values are recomputed when a correction
+        replays from it), so sealing adds events and evicts, without walking instants.
+        """
         target = watermark - self.lateness_ms
+        if self.expiry_horizon is not None:
+            target = min(target, self.expiry_horizon)
         if state.sealed_at is not None and target <= state.sealed_at:
             return
-        split = bisect.bisect_right([ts for ts, _ in state.recent], target)
-        if split or state.sealed.last_instant is not None:
-            self._walk(state.sealed, state.recent[:split], target)
-        state.recent = state.recent[split:]
+        recent = state.recent
+        split = 0
+        while split < len(recent) and recent[split][0] <= target:
+            self._add(state.sealed, recent[split][0], recent[split][1])
+            split += 1
+        if split:
+            del recent[:split]
+        sealed = state.sealed
+        if sealed.last_instant is not None or split:
+            sealed.last_instant = target
+            self._evict(sealed, target)
         state.sealed_at = target
-        for instant in [p for p in state.steps if p <= target]:
-            del state.steps[instant]
-            state.revisions.pop(instant, None)
+        if state.steps and min(state.steps) <= target:
+            for instant in [p for p in state.steps if p <= target]:
+                del state.steps[instant]
+                state.revisions.pop(instant, None)
 
     def _correct(self, state: EntityState) -> list[Update]:
         """Replay recent events from the sealed copy; emit every instant whose value changed."""
         replay = copy.deepcopy(state.sealed)
+        if replay.last_instant is not None:
+            replay.last_values = self.value_at(replay, replay.last_instant)
         until = max(state.live.last_instant or state.recent[-1][0], state.recent[-1][0])
-        base = state.sealed.last_values
+        base = replay.last_values
         new = dict(self._walk(replay, state.recent, until))
         old = state.steps
         points = sorted(set(old) | set(new))

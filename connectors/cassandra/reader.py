@@ -2,6 +2,10 @@
 
 Lifecycle: `OnlineReader(config)` connects and prepares one statement; `get()` may be called
 any number of times, from one thread; `close()` (or leaving a `with` block) disconnects.
+Readers of several views may share one driver `Session` (`OnlineReader(config, session=s)`):
+then the caller owns the session and `close()` leaves it open. `start()` and `live_row()`
+are the non-blocking halves of `get()`, for callers that batch reads themselves (the
+serving SDK).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +28,8 @@ from connectors.cassandra.ttl import is_live
 from connectors.cassandra.views import view_table
 
 if TYPE_CHECKING:
+    from cassandra.cluster import ResponseFuture, Session
+
     from skewless.settings import Settings
     from skewless.spec import ViewSpec
 
@@ -52,6 +59,7 @@ class OnlineReaderConfig(BaseModel):
     feature_columns: tuple[str, ...]
     ttl_ms: int = Field(0, description="the view's TTL; <= 0 means values never expire")
     valid_from_column: str = "valid_from"
+    written_at_column: str | None = Field(None, description="also read when each row was written (serving metadata)")
     concurrency: int = Field(64, ge=1, description="partition reads in flight per get()")
     consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"] = "LOCAL_QUORUM"
 
@@ -78,27 +86,48 @@ class OnlineReaderConfig(BaseModel):
 
     @property
     def selected_columns(self) -> tuple[str, ...]:
-        """valid_from first (the TTL check needs it), then the features, without repeats."""
-        return tuple(dict.fromkeys((self.valid_from_column, *self.feature_columns)))
+        """valid_from first (the TTL check needs it), then written_at if asked for, then the
+        features, without repeats."""
+        meta = (self.valid_from_column,) if self.written_at_column is None else (
+            self.valid_from_column, self.written_at_column)
+        return tuple(dict.fromkeys((*meta, *self.feature_columns)))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRow:
+    """An entity's live update as read: feature values, plus when it became valid and was written (epoch ms)."""
+
+    values: dict[str, Any]
+    valid_from: int
+    written_at: int | None = None
 
 
 class OnlineReader:
-    def __init__(self, config: OnlineReaderConfig, *, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self, config: OnlineReaderConfig, *, clock: Callable[[], int] = now_ms, session: Session | None = None
+    ) -> None:
         self.config = config
         self._clock = clock
-        self._cluster = connect_cluster(config.contact_points, config.local_datacenter, consistency=config.consistency)
+        # With a caller's session the caller owns the connection; otherwise this reader does.
+        self._cluster = None if session is not None else connect_cluster(
+            config.contact_points, config.local_datacenter, consistency=config.consistency
+        )
         try:
-            self._session = self._cluster.connect()
+            self._session = session if session is not None else self._cluster.connect()  # type: ignore[union-attr]
             self._select = self._session.prepare(
                 cql.render_select_by_key(config.keyspace, config.table, config.key_column, config.selected_columns)
             )
         except Exception as exc:
-            self._cluster.shutdown()
+            if self._cluster is not None:
+                self._cluster.shutdown()
             raise CassandraReadError(
                 f"cannot prepare reads of {config.keyspace}.{config.table} at {config.contact_points}: {exc}"
             ) from exc
         self._ttl_ms = config.ttl_ms if config.ttl_ms > 0 else None
         self._feature_positions = [(f, config.selected_columns.index(f)) for f in config.feature_columns]
+        self._written_at_position = (
+            None if config.written_at_column is None else config.selected_columns.index(config.written_at_column)
+        )
 
     def get(self, entity_ids: Iterable[Any]) -> dict[Any, dict[str, Any] | None]:
         """Latest values per entity; None for an entity with no row or whose latest update expired."""
@@ -122,12 +151,27 @@ class OnlineReader:
         return out
 
     def _live_values(self, row: Any, now: int) -> dict[str, Any] | None:
+        live = self.live_row(row, now)
+        return None if live is None else live.values
+
+    def start(self, entity: Any) -> ResponseFuture:
+        """Send the read of one entity's partition without waiting; the driver's future answers."""
+        return self._session.execute_async(self._select, (entity,))
+
+    def live_row(self, row: Any, now: int) -> LiveRow | None:
+        """A row of `start()`'s result (or None: no row) judged live at `now` by the TTL rule."""
         # A missing valid_from means the sink never wrote this row: treat it as absent.
         if row is None or row[0] is None:
             return None
-        if not is_live(epoch_ms(row[0]), now, self._ttl_ms):
+        valid_from = epoch_ms(row[0])
+        if not is_live(valid_from, now, self._ttl_ms):
             return None
-        return {feature: _aware(row[position]) for feature, position in self._feature_positions}
+        written = None if self._written_at_position is None else row[self._written_at_position]
+        return LiveRow(
+            {feature: _aware(row[position]) for feature, position in self._feature_positions},
+            valid_from,
+            None if written is None else epoch_ms(written),
+        )
 
     def parse_key(self, text: str) -> Any:
         """Turn a command-line entity id into the key column's Python type."""
@@ -142,7 +186,8 @@ class OnlineReader:
         return text
 
     def close(self) -> None:
-        self._cluster.shutdown()
+        if self._cluster is not None:
+            self._cluster.shutdown()
 
     def __enter__(self) -> OnlineReader:
         return self

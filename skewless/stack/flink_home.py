@@ -13,6 +13,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from skewless.stack.jars import StackError, classpath, repo_root, state_root
@@ -65,7 +66,13 @@ def prepare() -> dict[str, str]:
             link.symlink_to(target)
     logs = state_root() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # Thread mode runs Python inside the JVM (pemja), whose interpreter starts from the base
+    # installation: it finds this environment's packages and the project only via PYTHONPATH.
+    pythonpath = [sysconfig.get_paths()["purelib"], str(repo_root())]
+    if os.environ.get("PYTHONPATH"):
+        pythonpath.append(os.environ["PYTHONPATH"])
     return {
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys(pythonpath)),
         "FLINK_LOG_DIR": str(logs),
         "FLINK_HOME": str(home),
         "FLINK_LIB_DIR": str(lib),

@@ -1,0 +1,127 @@
+"""`skewless serve` (the HTTP feature server) and `skewless verify` (the skew proof).
+
+Both read where Cassandra and Iceberg are from SKEWLESS_* settings (skewless.settings)
+and the views from the feature repo (`features.VIEWS`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skewless.errors import ConfigError
+
+
+def _views(names: tuple[str, ...]) -> dict[str, Any]:
+    from features import VIEWS
+
+    unknown = sorted(set(names) - set(VIEWS))
+    if unknown:
+        raise ConfigError(f"unknown views {unknown}; known: {', '.join(sorted(VIEWS))}")
+    return {n: VIEWS[n] for n in names} if names else dict(VIEWS)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0 exposes the server)")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--view", "view_names", multiple=True, help="view to serve; repeatable (default: every view)")
+@click.option("--max-entities", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="entities allowed in one request")
+@click.option("--consistency", default="LOCAL_QUORUM", show_default=True,
+              type=click.Choice(["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"]))
+@click.option("--read-timeout-ms", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--log-sample", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="fraction of requests whose served values are logged for `skewless verify`")
+@click.option("--log-path", type=click.Path(file_okay=False, path_type=Path),
+              help="serving-log directory (default: <SKEWLESS_HOME>/serving-log)")
+@click.option("--graceful-timeout-s", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              help="on SIGTERM, how long in-flight requests may take to finish")
+def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, log_sample, log_path,
+          graceful_timeout_s) -> None:
+    """Serve online features over HTTP: POST /features, GET /healthz /readyz /metrics."""
+    from connectors.cassandra.session import parse_contact_points
+    from skewless.serving.http import FeatureServer, run_server
+    from skewless.serving.log import ServingLog
+    from skewless.serving.metrics import ServingMetrics
+    from skewless.serving.store import FeatureStore
+    from skewless.settings import load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    settings = load_settings()
+    views = _views(view_names)
+    try:
+        parse_contact_points(settings.cassandra_hosts)
+    except ValueError as exc:
+        raise ConfigError(f"SKEWLESS_CASSANDRA_HOSTS: {exc}") from exc
+    serving_log = None
+    if log_sample > 0:
+        serving_log = ServingLog(log_path or settings.home / "serving-log", log_sample)
+        click.echo(f"logging {log_sample:.0%} of requests to {serving_log.directory}", err=True)
+    metrics = ServingMetrics()
+
+    def make_store() -> FeatureStore:
+        return FeatureStore.from_settings(
+            settings, views, max_entities=max_entities, consistency=consistency,
+            request_timeout_s=read_timeout_ms / 1000, log=serving_log, on_read=metrics.observe_read,
+        )
+
+    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log)
+    run_server(app, host, port, graceful_timeout_s=graceful_timeout_s)
+
+
+@click.command()
+@click.option("--log", "log_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="serving-log file or directory; repeatable")
+@click.option("--sample-live", type=click.IntRange(min=1), help="also read N random entities per view now and verify them")
+@click.option("--view", "view_names", multiple=True, help="views for --sample-live; repeatable (default: every view)")
+@click.option("--max-write-lag-ms", default=30_000, show_default=True, type=click.IntRange(min=0),
+              help="how far Cassandra may trail the history's written_at (the sink's write lag, about a "
+                   "checkpoint interval); 0 = exact")
+@click.option("--wait-s", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="how long to wait for the history to commit what was written before each value was served")
+@click.option("--parallelism", type=click.IntRange(min=1), help="the job's parallelism (default: SKEWLESS_PARALLELISM)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="also write the report as JSON here")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--seed", type=int, help="seed of the --sample-live draw")
+def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, parallelism, json_path, fmt, seed) -> None:
+    """Check served values against point-in-time ("known_time") values recomputed from Iceberg.
+
+    Exit 0: every value proven; 1: a mismatch; 2: no mismatch, but some values could not be
+    judged because the history had not committed what preceded them within --wait-s.
+    """
+    from connectors.iceberg.catalog import CatalogConfig
+    from skewless.serving.log import served_records
+    from skewless.serving.store import FeatureStore
+    from skewless.serving.verify import Served, read_log, verify_served
+    from skewless.settings import load_settings
+
+    if not log_paths and not sample_live:
+        raise click.UsageError("pass --log PATH (a serving log) and/or --sample-live N")
+    settings = load_settings()
+    views = _views(())
+    entries = read_log(log_paths) if log_paths else []
+    if sample_live:
+        sampled = _views(view_names)
+        rng = random.Random(seed)
+        with FeatureStore.from_settings(settings, views) as store:
+            for name in sorted(sampled):
+                keys = store.client.sample_keys(name, sample_live, rng)
+                if not keys:
+                    raise ConfigError(f"view {name!r} has no rows in Cassandra keyspace {settings.cassandra_keyspace}")
+                response = store.get_online_features(keys, [f"{name}:*"])
+                entries += [Served.from_record(r) for r in served_records(response)]
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    report = verify_served(
+        entries, views, catalog, max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
+        parallelism=parallelism or settings.parallelism,
+    )
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_bytes(report.to_json())
+    click.echo(report.to_json().decode() if fmt == "json" else report.render_table())
+    sys.exit(report.exit_code())

@@ -1,0 +1,96 @@
+"""What a feature read returns: per entity, per `view:feature`, the value and when it became valid.
+
+All entities of one response were judged live at the same instant, `served_at` (epoch
+ms), taken after every partition read had answered: so each row served was written
+before `served_at`, and the TTL rule was applied at exactly that instant. This is the
+instant `skewless verify` replays offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.cassandra.reader import LiveRow
+from skewless.serving.refs import FeatureRef
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureValue:
+    value: Any  # None when the entity has no live value
+    valid_from: int | None  # epoch ms of the update served; None when absent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "valid_from": self.valid_from}
+
+
+ABSENT = FeatureValue(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRead:
+    """One partition read: the key used and the live row found (None: absent or expired)."""
+
+    key: str
+    row: LiveRow | None
+
+
+@dataclass(frozen=True)
+class EntityResult:
+    entity: Any  # as the caller gave it
+    features: dict[str, FeatureValue]  # "view:feature" -> value
+    reads: dict[str, ViewRead]  # view -> the read behind its features
+
+    def values(self) -> dict[str, Any]:
+        return {ref: fv.value for ref, fv in self.features.items()}
+
+
+@dataclass(frozen=True)
+class OnlineResponse:
+    served_at: int
+    refs: tuple[FeatureRef, ...]
+    results: list[EntityResult]
+    names: tuple[str, ...] = ()  # str(ref) per column, computed once per feature list
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.refs):
+            object.__setattr__(self, "names", tuple(str(r) for r in self.refs))
+
+    def __iter__(self) -> Iterator[EntityResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index: int) -> EntityResult:
+        return self.results[index]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `POST /features`."""
+        return {
+            "served_at": self.served_at,
+            "features": list(self.names),
+            "results": [
+                {"entity": r.entity, "features": {ref: fv.to_dict() for ref, fv in r.features.items()}}
+                for r in self.results
+            ],
+        }
+
+
+def build_response(
+    served_at: int,
+    refs: tuple[FeatureRef, ...],
+    entities: list[Any],
+    reads: list[dict[str, ViewRead]],
+    columns: tuple[tuple[str, str, str], ...] | None = None,
+) -> OnlineResponse:
+    names = columns if columns is not None else [(str(ref), ref.view, ref.feature) for ref in refs]
+    results = []
+    for entity, by_view in zip(entities, reads):
+        features: dict[str, FeatureValue] = {}
+        for name, view, feature in names:
+            row = by_view[view].row
+            features[name] = ABSENT if row is None else FeatureValue(row.values[feature], row.valid_from)
+        results.append(EntityResult(entity, features, by_view))
+    return OnlineResponse(served_at, refs, results, tuple(name for name, _, _ in names))

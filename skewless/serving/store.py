@@ -1,0 +1,120 @@
+"""`FeatureStore`: online features for entities by `view:feature` refs, sync or asyncio.
+
+    store = FeatureStore.from_settings(load_settings(), VIEWS)
+    response = store.get_online_features(["u1", "u2"], ["user_transactions:*"])
+    response[0].values()  # {"user_transactions:avg_amount_30d": 41.5, ...}
+    # or: await store.get_online_features_async(...)
+
+Unknown views or features raise `UnknownFeatureError` naming the known ones; an entity
+with no live value gets None values (absent), never an error. The TTL rule is applied by
+`OnlineReader.live_row`, i.e. `connectors.cassandra.ttl.is_live`, at `served_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from connectors.cassandra.reader import now_ms
+from skewless.serving.client import OnlineClient, ReadHook
+from skewless.serving.plan import ReadPlan, plan_request
+from skewless.serving.refs import Resolver
+from skewless.serving.result import OnlineResponse, ViewRead, build_response
+from skewless.spec import ViewSpec
+
+if TYPE_CHECKING:
+    from skewless.serving.log import ServingLog
+    from skewless.settings import Settings
+
+DEFAULT_MAX_ENTITIES = 1000
+
+
+class FeatureStore:
+    def __init__(
+        self,
+        views: Mapping[str, ViewSpec] | Iterable[ViewSpec],
+        *,
+        contact_points: str = "127.0.0.1:9042",
+        local_datacenter: str = "datacenter1",
+        keyspace: str = "skewless",
+        consistency: str = "LOCAL_QUORUM",
+        request_timeout_s: float = 2.0,
+        max_in_flight: int = 256,
+        max_entities: int = DEFAULT_MAX_ENTITIES,
+        clock: Callable[[], int] = now_ms,
+        log: ServingLog | None = None,
+        on_read: ReadHook | None = None,
+    ) -> None:
+        self.views: dict[str, ViewSpec] = dict(views) if isinstance(views, Mapping) else {v.name: v for v in views}
+        self.max_entities = max_entities
+        self._resolver = Resolver(self.views)
+        self._clock = clock
+        self._log = log
+        self.client = OnlineClient(
+            self.views,
+            contact_points=contact_points,
+            local_datacenter=local_datacenter,
+            keyspace=keyspace,
+            consistency=consistency,
+            request_timeout_s=request_timeout_s,
+            max_in_flight=max_in_flight,
+            on_read=on_read,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, views: Mapping[str, ViewSpec] | Iterable[ViewSpec] | None = None, **options: Any
+    ) -> FeatureStore:
+        """Cassandra location from `Settings`; views default to the feature repo's (`features.VIEWS`)."""
+        if views is None:
+            from features import VIEWS as views
+        return cls(
+            views,
+            contact_points=settings.cassandra_hosts,
+            local_datacenter=settings.cassandra_local_dc,
+            keyspace=settings.cassandra_keyspace,
+            **options,
+        )
+
+    # -- the read path -------------------------------------------------------------
+
+    def plan(self, entities: Sequence[Any], features: Sequence[str]) -> ReadPlan:
+        """Validate a request without touching Cassandra (RequestError says what is wrong)."""
+        return plan_request(entities, features, self.views, self.max_entities, self._resolver)
+
+    def get_online_features(self, entities: Sequence[Any], features: Sequence[str]) -> OnlineResponse:
+        plan = self.plan(entities, features)
+        rows = self.client.read(plan.reads)
+        return self._respond(plan, rows)
+
+    async def get_online_features_async(self, entities: Sequence[Any], features: Sequence[str]) -> OnlineResponse:
+        plan = self.plan(entities, features)
+        rows = await self.client.read_async(plan.reads)
+        return self._respond(plan, rows)
+
+    def _respond(self, plan: ReadPlan, rows: list[Any]) -> OnlineResponse:
+        # After every read answered: each row served was written before this instant,
+        # and the TTL is judged at it (the instant verify replays).
+        served_at = self._clock()
+        found: dict[tuple[str, str], ViewRead] = {}
+        for (view, key), row in zip(plan.reads, rows):
+            found[(view, key)] = ViewRead(key, self.client.reader(view).live_row(row, served_at))
+        reads = [{view: found[(view, key)] for view, key in by_view.items()} for by_view in plan.keys]
+        response = build_response(served_at, plan.refs, plan.entities, reads, plan.columns)
+        if self._log is not None:
+            self._log.record(response)
+        return response
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def prepare(self, views: Iterable[str] | None = None) -> None:
+        self.client.prepare(views)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

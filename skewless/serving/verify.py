@@ -1,0 +1,467 @@
+"""`skewless verify`: the proof of zero skew. Every served value must equal the value a
+training set built "as it was known" gives for the same entity at the instant it was served.
+
+For each served record (entity, view, feature, value, served_at) the value is recomputed
+with `get_historical_features(..., as_of="known_time")` at `served_at`, and compared exactly.
+
+Two races are handled explicitly rather than hidden:
+
+1. Iceberg commit lag. The history becomes visible per checkpoint, so a value served at t
+   may have been written to Cassandra before the update reached a committed snapshot.
+   A record is judged only once the history provably holds every update of its entity
+   written at or before t ("settled"), by any of:
+   - the history's latest snapshot is a bounded job's final commit (summary
+     `flink.max-committed-checkpoint-id` = Long.MAX_VALUE): no job is writing any more;
+   - the history holds an update of that entity with written_at > t: one aggregator
+     subtask emits all of a key's updates in written_at order, channels are FIFO and the
+     committer commits checkpoints in order, so every earlier update of the key is in;
+   - with a job of parallelism 1 (`--parallelism`, default from settings), an update of
+     any entity with written_at > t, by the same argument over the single subtask.
+   Unsettled records are retried (the table is re-read) until `wait_s` runs out; any
+   left are reported as unsettled, never as matches.
+2. Cassandra write lag. `written_at` is stamped when the job emits an update; the sink
+   writes it to Cassandra later (measured here: up to ~15 s behind during the burst of a
+   bounded job's catch-up). A read in between serves the previous value, though known
+   time at t already sees the new one. Such a record is "lagged", not a mismatch, when
+   - the served update is in the history, live at t (lag never excuses the TTL) and was
+     the known-time value just before the first newer update became visible (checked
+     with `get_historical_features` at that instant; served-absent likewise means no
+     update live at t was visible yet), and
+   - that first newer update became visible at most `max_write_lag_ms` before t.
+   The report shows each feature's largest lag. `max_write_lag_ms=0` demands exact
+   equality at t.
+
+A served update valid after served_at (an event clock ahead of the serving clock) can
+never equal a known_time value at t and is reported as a mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pyarrow as pa
+
+from connectors.cassandra.ttl import is_live
+from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
+from connectors.iceberg.history import history_identifier
+from skewless.serving.errors import VerifyError
+from skewless.spec import ViewSpec
+from skewless.training import get_historical_features
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+FINAL_CHECKPOINT = str(2**63 - 1)  # what the Iceberg committer records for a bounded job's last commit
+# The sink flushes at every checkpoint barrier: steady-state lag is about a checkpoint interval
+# (10 s by default); a bounded job's catch-up burst was measured here at ~15 s.
+DEFAULT_MAX_WRITE_LAG_MS = 30_000
+_FIELDS = ("entity", "view", "feature", "value", "valid_from", "written_at", "served_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    entity: str
+    view: str
+    feature: str
+    value: Any
+    valid_from: int | None
+    written_at: int | None
+    served_at: int
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], where: str = "record") -> Served:
+        missing = [f for f in _FIELDS if f not in record]
+        if missing:
+            raise VerifyError(f"{where}: missing fields {missing}; is this a skewless serving log?")
+        for name in ("valid_from", "written_at"):
+            if record[name] is not None and not isinstance(record[name], int):
+                raise VerifyError(f"{where}: {name} must be epoch ms or null, got {record[name]!r}")
+        if not isinstance(record["served_at"], int) or not isinstance(record["entity"], str):
+            raise VerifyError(f"{where}: served_at must be epoch ms and entity a string")
+        return cls(**{f: record[f] for f in _FIELDS})
+
+    @property
+    def ref(self) -> str:
+        return f"{self.view}:{self.feature}"
+
+
+def read_log(paths: Iterable[Path]) -> list[Served]:
+    """Records from serving-log files, or from every *.jsonl under the directories given."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files += sorted(path.rglob("*.jsonl"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise VerifyError(f"serving log {path} does not exist; pass a .jsonl file or the log directory")
+    if not files:
+        raise VerifyError(f"no *.jsonl serving-log files under {', '.join(map(str, paths))}; was --log-sample > 0?")
+    out: list[Served] = []
+    for file in files:
+        with file.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                if not line.endswith(b"\n"):
+                    break  # a line the writer is still appending
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise VerifyError(f"{file}:{number} is not JSON: {exc}") from exc
+                if not isinstance(record, dict):
+                    raise VerifyError(f"{file}:{number} is not a JSON object")
+                out.append(Served.from_record(record, f"{file}:{number}"))
+    return out
+
+
+# -- the report -------------------------------------------------------------------
+
+
+@dataclass
+class FeatureTally:
+    checked: int = 0
+    matched: int = 0
+    lagged: int = 0
+    mismatched: int = 0
+    unsettled: int = 0
+    max_lag_ms: int = 0  # how far behind the history the stalest lagged value was
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    entity: str
+    feature: str  # view:feature
+    served_at: int
+    served: Any
+    expected: Any
+    served_valid_from: int | None
+    reason: str
+
+
+@dataclass
+class VerifyReport:
+    max_write_lag_ms: int
+    tallies: dict[str, FeatureTally] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    def tally(self, ref: str) -> FeatureTally:
+        return self.tallies.setdefault(ref, FeatureTally())
+
+    def total(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.tallies.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.total("mismatched") == 0 and self.total("unsettled") == 0 and self.total("checked") > 0
+
+    def exit_code(self) -> int:
+        """0: all served values proven; 1: a mismatch; 2: none, but some could not be judged."""
+        if self.total("mismatched"):
+            return 1
+        return 0 if self.ok else 2
+
+    def to_dict(self) -> dict[str, Any]:
+        names = ("checked", "matched", "lagged", "mismatched", "unsettled")
+        return {
+            "ok": self.ok,
+            "max_write_lag_ms": self.max_write_lag_ms,
+            "observed_max_lag_ms": max((t.max_lag_ms for t in self.tallies.values()), default=0),
+            "totals": {n: self.total(n) for n in names},
+            "features": {ref: asdict(t) for ref, t in sorted(self.tallies.items())},
+            "mismatches": [asdict(m) for m in self.mismatches],
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2)
+
+    def render_table(self, max_mismatches: int = 20) -> str:
+        names = ("checked", "matched", "lagged", "mismatched", "unsettled", "max_lag_ms")
+        rows = [("feature", *names)] + [
+            (ref, *(str(getattr(t, n)) for n in names)) for ref, t in sorted(self.tallies.items())
+        ]
+        lag = str(max((t.max_lag_ms for t in self.tallies.values()), default=0))
+        rows.append(("total", *(str(self.total(n)) for n in names[:-1]), lag))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+        for m in self.mismatches[:max_mismatches]:
+            lines.append(
+                f"MISMATCH {m.feature} entity={m.entity} served_at={m.served_at} served={m.served!r} "
+                f"expected={m.expected!r} ({m.reason})"
+            )
+        if len(self.mismatches) > max_mismatches:
+            lines.append(f"... and {len(self.mismatches) - max_mismatches} more mismatches (see the JSON report)")
+        if not self.total("checked"):
+            lines.append("nothing was checked: the log is empty or nothing settled")
+        elif self.total("unsettled"):
+            lines.append(
+                f"{self.total('unsettled')} served values could not be judged: the history had not committed "
+                "the updates written before they were served; run verify again after the job's next checkpoint"
+            )
+        lines.append("OK: every served value equals the known-time history" if self.ok else "FAILED")
+        return "\n".join(lines)
+
+
+# -- the check ----------------------------------------------------------------------
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def verify_served(
+    entries: Sequence[Served],
+    views: Mapping[str, ViewSpec],
+    catalog_cfg: CatalogConfig,
+    *,
+    max_write_lag_ms: int = DEFAULT_MAX_WRITE_LAG_MS,
+    wait_s: float = 60.0,
+    poll_s: float = 1.0,
+    parallelism: int = 1,
+    catalog: Catalog | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> VerifyReport:
+    if max_write_lag_ms < 0:
+        raise VerifyError(f"max_write_lag_ms must be >= 0, got {max_write_lag_ms}")
+    unknown = sorted({e.view for e in entries} - set(views))
+    if unknown:
+        raise VerifyError(f"the log serves views {unknown} the registry does not know; known: {sorted(views)}")
+    catalog = catalog or load_pyiceberg_catalog(catalog_cfg)
+    report = VerifyReport(max_write_lag_ms)
+    by_view: dict[str, list[Served]] = {}
+    for entry in entries:
+        by_view.setdefault(entry.view, []).append(entry)
+    for view, group in sorted(by_view.items()):
+        spec = views[view]
+        table = _load(catalog, catalog_cfg, view)
+        settled, unsettled = _wait_settled(table, spec, group, wait_s, poll_s, parallelism, sleep)
+        for entry in unsettled:
+            report.tally(entry.ref).unsettled += 1
+        if settled:
+            _check(settled, spec, catalog_cfg, catalog, table, max_write_lag_ms, report)
+    return report
+
+
+def _load(catalog: Catalog, cfg: CatalogConfig, view: str) -> Table:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    identifier = history_identifier(cfg.namespace, view)
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError as exc:
+        raise VerifyError(
+            f"view {view!r} has no history table {identifier} in the {cfg.describe()}; "
+            "check SKEWLESS_ICEBERG_NAMESPACE and SKEWLESS_HOME"
+        ) from exc
+
+
+def _wait_settled(
+    table: Table,
+    spec: ViewSpec,
+    entries: list[Served],
+    wait_s: float,
+    poll_s: float,
+    parallelism: int,
+    sleep: Callable[[float], None],
+) -> tuple[list[Served], list[Served]]:
+    deadline = time.monotonic() + wait_s
+    pending = entries
+    settled: list[Served] = []
+    while True:
+        table.refresh()
+        done, pending = _split_settled(table, spec, pending, parallelism)
+        settled += done
+        if not pending or time.monotonic() >= deadline:
+            return settled, pending
+        sleep(poll_s)
+
+
+def _split_settled(
+    table: Table, spec: ViewSpec, entries: list[Served], parallelism: int
+) -> tuple[list[Served], list[Served]]:
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return [], entries
+    summary = snapshot.summary.additional_properties if snapshot.summary else {}
+    if summary.get("flink.max-committed-checkpoint-id") == FINAL_CHECKPOINT:
+        return entries, []
+    from pyiceberg.expressions import GreaterThan
+
+    since = min(e.served_at for e in entries)
+    rows = table.scan(
+        row_filter=GreaterThan("written_at", _iso(since)), selected_fields=(spec.entity_key, "written_at")
+    ).to_arrow()
+    latest: dict[str, int] = {}
+    newest = -1
+    for key, written in zip(rows[spec.entity_key].to_pylist(), _ms(rows["written_at"])):
+        latest[key] = max(written, latest.get(key, written))
+        newest = max(newest, written)
+    done, pending = [], []
+    for entry in entries:
+        proven = latest.get(entry.entity, -1) > entry.served_at or (parallelism == 1 and newest > entry.served_at)
+        (done if proven else pending).append(entry)
+    return done, pending
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat()
+
+
+def _ms(column: pa.ChunkedArray) -> list[int]:
+    return column.cast(pa.timestamp("ms", column.type.tz), safe=False).cast(pa.int64()).to_pylist()
+
+
+def _recompute(
+    spec: ViewSpec, probes: list[tuple[str, int]], cfg: CatalogConfig, catalog: Catalog
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Known-time feature values at each distinct (entity, instant ms)."""
+    distinct = list(dict.fromkeys(probes))
+    labels = pa.table({
+        spec.entity_key: pa.array([p[0] for p in distinct], pa.string()),
+        "timestamp": pa.array([p[1] for p in distinct], pa.int64()),
+    })
+    result = get_historical_features(labels, spec.name, cfg, spec.ttl_ms, "known_time", catalog=catalog)
+    columns = {name: result[name].to_pylist() for name in spec.feature_names}
+    return {p: {name: columns[name][i] for name in spec.feature_names} for i, p in enumerate(distinct)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    valid_from: int  # ms
+    written_at: int  # ms
+    version: int
+    values: dict[str, Any]
+
+    @property
+    def visible_at(self) -> int:
+        """When known-time reads start to see it (the point-in-time join's rule)."""
+        return max(self.valid_from, self.written_at)
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        return (self.valid_from, self.written_at, self.version)
+
+
+def _updates(table: Table, spec: ViewSpec, entities: set[str], until: int) -> dict[str, list[_Update]]:
+    """Every update of `entities` written by `until` (ms), per entity."""
+    from pyiceberg.expressions import And, In, LessThanOrEqual
+
+    out: dict[str, list[_Update]] = {}
+    keys = sorted(entities)
+    for start in range(0, len(keys), 1000):
+        chunk = set(keys[start : start + 1000])
+        rows = table.scan(
+            row_filter=And(In(spec.entity_key, chunk), LessThanOrEqual("written_at", _iso(until))),
+            selected_fields=(spec.entity_key, *spec.feature_names, "valid_from", "written_at", "version"),
+        ).to_arrow()
+        features = {name: rows[name].to_pylist() for name in spec.feature_names}
+        for i, (key, vf, wa, version) in enumerate(zip(
+            rows[spec.entity_key].to_pylist(), _ms(rows["valid_from"]), _ms(rows["written_at"]),
+            rows["version"].to_pylist(),
+        )):
+            out.setdefault(key, []).append(_Update(vf, wa, version, {n: features[n][i] for n in features}))
+    return out
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """Why a value that differs from the known-time value at served_at may still be legitimate."""
+
+    superseded_at: int | None = None  # when the history moved past the served value; None: no excuse
+    probe: int | None = None  # an instant whose known-time value the served value must equal
+    row: _Update | None = None  # or the history update the served value must equal
+    reason: str = ""
+
+
+def _judge(entry: Served, updates: list[_Update], ttl_ms: int) -> _Judgement:
+    t = entry.served_at
+    visible = [u for u in updates if u.visible_at <= t]
+    if entry.valid_from is None:
+        # Served absent: stale since the first update still live at t became visible.
+        live = [u.visible_at for u in visible if is_live(u.valid_from, t, ttl_ms)]
+        if not live:
+            return _Judgement(reason="served absent, yet the known-time value at served_at is not")
+        return _Judgement(superseded_at=min(live))
+    if entry.valid_from > t:
+        return _Judgement(reason="the served update is valid after served_at: the event clock runs ahead of the serving clock")
+    if not is_live(entry.valid_from, t, ttl_ms):
+        return _Judgement(reason="the served update had expired by served_at (TTL)")
+    served = [u for u in updates if u.valid_from == entry.valid_from and u.written_at == entry.written_at]
+    if not served:
+        return _Judgement(reason="the served update is not in the history")
+    mine = max(served, key=lambda u: u.order)
+    newer = [u.visible_at for u in visible if u.order > mine.order]
+    if not newer:
+        return _Judgement(reason="the served update is the latest known at served_at, but its value differs")
+    superseded_at = min(newer)
+    if superseded_at > mine.visible_at:
+        return _Judgement(superseded_at=superseded_at, probe=superseded_at - 1)
+    if superseded_at == mine.visible_at:
+        # Replaced within the same millisecond (one burst of timers): no instant shows it, so
+        # the served value must equal the stored update itself.
+        return _Judgement(superseded_at=superseded_at, row=mine)
+    return _Judgement(reason="a newer update was already visible when the served one became visible")
+
+
+def _check(
+    entries: list[Served],
+    spec: ViewSpec,
+    cfg: CatalogConfig,
+    catalog: Catalog,
+    table: Table,
+    lag_ms: int,
+    report: VerifyReport,
+) -> None:
+    at_served = _recompute(spec, [(e.entity, e.served_at) for e in entries], cfg, catalog)
+    suspects: list[Served] = []
+    for entry in entries:
+        tally = report.tally(entry.ref)
+        tally.checked += 1
+        if same_value(entry.value, at_served[(entry.entity, entry.served_at)][entry.feature]):
+            tally.matched += 1
+        else:
+            suspects.append(entry)
+    if not suspects:
+        return
+    history = _updates(table, spec, {e.entity for e in suspects}, max(e.served_at for e in suspects))
+    judged = [(e, _judge(e, history.get(e.entity, []), spec.ttl_ms)) for e in suspects]
+    probes = [(e.entity, j.probe) for e, j in judged if j.probe is not None]
+    earlier = _recompute(spec, probes, cfg, catalog) if probes else {}
+    for entry, judgement in judged:
+        tally = report.tally(entry.ref)
+        expected = at_served[(entry.entity, entry.served_at)][entry.feature]
+        reason = judgement.reason
+        if judgement.superseded_at is not None:
+            lag = entry.served_at - judgement.superseded_at
+            if judgement.probe is not None:
+                then = earlier[(entry.entity, judgement.probe)][entry.feature]
+            else:
+                then = None if judgement.row is None else judgement.row.values[entry.feature]
+            if not same_value(entry.value, then):
+                reason = "not the known-time value at served_at, nor just before the update that replaced it"
+            elif lag > lag_ms:
+                reason = f"stale by {lag} ms, more than the allowed write lag of {lag_ms} ms"
+            else:
+                tally.lagged += 1
+                tally.max_lag_ms = max(tally.max_lag_ms, lag)
+                continue
+        tally.mismatched += 1
+        report.mismatches.append(
+            Mismatch(entry.entity, entry.ref, entry.served_at, entry.value, expected, entry.valid_from, reason)
+        )

@@ -1,0 +1,112 @@
+"""The SDK against the real Cassandra: TTL at read time, batching across entities and views,
+the async path, unknown entities. Rows are written with the sink's own statement; no Flink."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from connectors.cassandra import cql
+from connectors.cassandra.schema import create_view_table
+from connectors.cassandra.session import connect_cluster
+from connectors.cassandra.views import view_columns, view_table
+from features.transactions import USER_TRANSACTIONS
+from skewless.serving import FeatureStore, UnknownFeatureError
+from skewless.spec import FeatureSpec, ViewSpec
+
+DAY = 86_400_000
+V0 = 1_750_000_000_000
+MERCHANTS = ViewSpec(
+    name="merchant_stats", version=3, entity_key="merchant_id", source_topic="tx", event_time_field="t",
+    features=(FeatureSpec("n_tx_1d", "count", None, window_ms=DAY, hop_ms=DAY),), ttl_ms=DAY,
+)
+VIEWS = {v.name: v for v in (USER_TRANSACTIONS, MERCHANTS)}
+
+
+@pytest.fixture(scope="module")
+def keyspace() -> str:
+    """A keyspace with both views' tables: users u0..u299 (valid_from V0 + i ms), merchants m0..m9."""
+    import uuid
+
+    name = f"s{uuid.uuid4().hex[:10]}"
+    cluster = connect_cluster("127.0.0.1:9042")
+    session = cluster.connect()
+    try:
+        for spec in VIEWS.values():
+            create_view_table(session, name, view_table(spec), view_columns(spec), spec.entity_key)
+            columns = [c for c, _ in view_columns(spec)]
+            insert = session.prepare(cql.render_upsert(name, view_table(spec), columns))
+            count = 300 if spec is USER_TRANSACTIONS else 10
+            for i in range(count):
+                key = f"{'u' if spec is USER_TRANSACTIONS else 'm'}{i}"
+                features = [float(i), i, float(i), float(i)] if spec is USER_TRANSACTIONS else [i]
+                valid_from = V0 + i
+                session.execute(insert, [key, *features, valid_from, valid_from + 7, valid_from * 1000, valid_from * 1000, 0])
+    finally:
+        cluster.shutdown()
+    return name
+
+
+def store(keyspace: str, now: int, **kwargs) -> FeatureStore:
+    return FeatureStore(VIEWS, keyspace=keyspace, clock=lambda: now, **kwargs)
+
+
+def test_a_value_exactly_ttl_old_is_served_and_one_ms_older_is_absent(keyspace):
+    ttl = USER_TRANSACTIONS.ttl_ms
+    with store(keyspace, V0 + ttl) as at_bound:
+        response = at_bound.get_online_features(["u0", "u1"], ["user_transactions:count_30d"])
+    assert response.served_at == V0 + ttl
+    assert [r.features["user_transactions:count_30d"].value for r in response] == [0, 1]
+    assert response[0].features["user_transactions:count_30d"].valid_from == V0
+    with store(keyspace, V0 + ttl + 1) as past:
+        response = past.get_online_features(["u0", "u1"], ["user_transactions:count_30d"])
+    assert response[0].features["user_transactions:count_30d"].value is None  # expired: absent
+    assert response[0].features["user_transactions:count_30d"].valid_from is None
+    assert response[1].features["user_transactions:count_30d"].value == 1  # 1 ms younger: exactly at the bound
+
+
+def test_one_request_reads_many_entities_across_views_sync_and_async(keyspace):
+    entities = [{"user_id": f"u{i}", "merchant_id": f"m{i % 12}"} for i in range(300)]
+    features = ["user_transactions:*", "merchant_stats:n_tx_1d"]
+    with store(keyspace, V0 + 1000, max_in_flight=16) as s:
+        sync = s.get_online_features(entities, features)
+        async_ = asyncio.run(s.get_online_features_async(entities, features))
+    assert sync.to_dict()["results"] == async_.to_dict()["results"]
+    assert [str(r) for r in sync.refs] == [
+        *(f"user_transactions:{f}" for f in USER_TRANSACTIONS.feature_names), "merchant_stats:n_tx_1d",
+    ]
+    for i, result in enumerate(sync):
+        assert result.features["user_transactions:count_30d"].value == i
+        assert result.features["user_transactions:avg_amount_30d"].value == float(i)
+        merchant = i % 12
+        assert result.features["merchant_stats:n_tx_1d"].value == (merchant if merchant < 10 else None)
+        assert result.reads["user_transactions"].row.written_at == V0 + i + 7
+
+
+def test_unknown_entities_are_absent_and_unknown_features_are_errors(keyspace):
+    with store(keyspace, V0) as s:
+        response = s.get_online_features(["nobody", "u5"], ["merchant_stats:*", "user_transactions:count_30d"])
+        assert response[0].values() == {"merchant_stats:n_tx_1d": None, "user_transactions:count_30d": None}
+        assert response[1].values() == {"merchant_stats:n_tx_1d": None, "user_transactions:count_30d": 5}
+        with pytest.raises(UnknownFeatureError, match="known views: merchant_stats, user_transactions"):
+            s.get_online_features(["u5"], ["users:count_30d"])
+
+
+def test_a_view_whose_table_is_missing_says_so(keyspace):
+    from skewless.serving import StoreUnavailableError
+
+    missing = dataclasses.replace(MERCHANTS, version=9)
+    with FeatureStore({missing.name: missing}, keyspace=keyspace) as s:
+        with pytest.raises(StoreUnavailableError, match="merchant_stats_v9 exist"):
+            s.get_online_features(["m1"], ["merchant_stats:*"])
+
+
+def test_sample_keys_draws_from_the_whole_ring(keyspace):
+    import random
+
+    with store(keyspace, V0) as s:
+        keys = s.client.sample_keys("user_transactions", 50, random.Random(1))
+        assert len(keys) == 50 == len(set(keys))
+        assert set(s.client.sample_keys("merchant_stats", 50)) == {f"m{i}" for i in range(10)}
