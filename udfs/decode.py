@@ -13,6 +13,7 @@ from pyflink.common.typeinfo import Types, TypeInformation
 from pyflink.datastream import OutputTag, ProcessFunction
 
 from skewless.events.codec import DecodeError, EventCodec
+from skewless.expressions import compile_row_logic
 from skewless.spec import ViewSpec
 from udfs.dead_letters import DEAD_LETTER_TYPE, dead_letter
 
@@ -32,7 +33,9 @@ class DecodeEvents(ProcessFunction):
         self.spec = spec
         self.schema_texts = schema_texts
         self.codec: EventCodec | None = None
+        self.row_logic = compile_row_logic(spec)
         self.dead = None
+        self.filtered = None
 
     def open(self, runtime_context: Any) -> None:
         import tempfile
@@ -45,13 +48,20 @@ class DecodeEvents(ProcessFunction):
             path = folder / f"schema{i}.avsc"
             path.write_text(text)
             paths.append(path)
-        self.codec = EventCodec(paths, key_field=self.spec.entity_key, time_field=self.spec.event_time_field)
-        self.dead = runtime_context.get_metrics_group().counter("dead_letters_decode")
+        self.codec = EventCodec(paths, key_field=self.spec.source_key_field, time_field=self.spec.event_time_field)
+        metrics = runtime_context.get_metrics_group()
+        self.dead = metrics.counter("dead_letters_decode")
+        self.filtered = metrics.counter("events_filtered_out")
 
     def process_element(self, value: Row, ctx: ProcessFunction.Context) -> Iterator[Any]:
         raw, topic, partition, offset = value[0], value[1], value[2], value[3]
         try:
-            record = self.codec.decode(raw)  # type: ignore[union-attr]
+            decoded = self.codec.decode(raw)  # type: ignore[union-attr]
+            # Derived columns, then the view's filter: the same code the test oracle runs.
+            record = self.row_logic(decoded)  # raises RowLogicError, a DecodeError
+            if record is None:
+                self.filtered.inc()  # type: ignore[union-attr]
+                return
             inputs = []
             for column in self.spec.input_columns:
                 v = record.get(column)
@@ -62,4 +72,5 @@ class DecodeEvents(ProcessFunction):
             self.dead.inc()  # type: ignore[union-attr]
             yield DEAD_LETTERS, dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
             return
-        yield Row(str(record[self.spec.entity_key]), record[self.spec.event_time_field], *inputs, topic, partition, offset)
+        key = str(record[self.spec.source_key_field])
+        yield Row(key, record[self.spec.event_time_field], *inputs, topic, partition, offset)
