@@ -37,5 +37,12 @@ test-unit: install
 test: jars stack-up
 	$(PY) -m pytest tests
 
+# Benchmarks, peers in the same run, reported as ratios in bench/results.{json,md,png}.
+# The engine part needs no stack. Full workload by default (3M events, 10k users: long);
+# scale down with e.g. `make bench BENCH_EVENTS=100000 BENCH_USERS=10000`.
+bench: jars
+	@$(VENV)/bin/pip install --quiet --progress-bar off -c requirements.lock -e ".[bench]"
+	$(PY) -m bench
+
 clean: stack-down
 	rm -rf $(VENV) .skewless

@@ -32,14 +32,6 @@ def main() -> None:
     """skewless: streaming features on Flink with zero training-serving skew."""
 
 
-def _view(name: str):
-    from features import VIEWS
-
-    if name not in VIEWS:
-        raise click.BadParameter(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}", param_hint="--view")
-    return VIEWS[name]
-
-
 @main.command()
 def jars() -> None:
     """Resolve every JVM component's jars with Maven and build the Flink sink jar."""
@@ -80,25 +72,36 @@ def produce(topic, events, users, days, seed, end_ms, disorder_ms, partitions, m
 
 
 @main.command()
-@click.option("--view", "view_name", default="user_transactions", show_default=True)
-@click.option("--topic", default=None, help="source topic (default: the view's)")
+@click.option("--view", "views", multiple=True, metavar="NAME[@VERSION]", help="a view to run (repeatable; latest version by default)")
+@click.option("--topic", default=None, help="run every registered view of this topic")
 @click.option("--bounded/--unbounded", default=True, show_default=True, help="stop at the topic's current end")
 @click.option("--until", type=int, default=None, help="expiry horizon, epoch ms (bounded default: now)")
-@click.option("--group-id", default=None, help="Kafka consumer group (default: skewless-<view>-v<version>)")
-def run(view_name: str, topic: str | None, bounded: bool, until: int | None, group_id: str | None) -> None:
-    """Run the feature pipeline of a view on a local Flink mini-cluster."""
-    import dataclasses
+@click.option("--group-id", default=None, help="Kafka consumer group (default: per topic and view versions)")
+@click.option("--savepoint", default=None, help="restore operator state from this savepoint (matched by operator uid)")
+def run(
+    views: tuple[str, ...], topic: str | None, bounded: bool, until: int | None, group_id: str | None, savepoint: str | None
+) -> None:
+    """Run one job for the views of one topic on a local Flink mini-cluster.
 
-    from skewless.runner import run_job
+    Views come from the registry; only when it has none, from the example repo (features.VIEWS).
+    """
+    from features import VIEWS
+    from skewless.registry.store import default_url
+    from skewless.runner import run_job, select_views, write_schemas
     from skewless.settings import load_settings
 
-    spec = _view(view_name)
-    if topic:
-        spec = dataclasses.replace(spec, source_topic=topic)
+    settings = load_settings()
+    job = select_views(settings.registry_url.get_secret_value() or default_url(settings.home), views, topic, VIEWS)
+    if not job.from_registry:
+        click.echo("note: the registry has no views; running the feature repo's (features.VIEWS)", err=True)
+    job_topic = job.specs[0].source_topic
+    schemas = None if job.schema_texts is None else write_schemas(job_topic, job.schema_texts, settings)
     if bounded and until is None:
         until = int(time.time() * 1000)
-    seconds = run_job(spec, load_settings(), bounded=bounded, until=until, group_id=group_id)
-    click.echo(json.dumps({"view": spec.name, "seconds": round(seconds, 1)}))
+    seconds = run_job(
+        job.specs, settings, bounded=bounded, until=until, group_id=group_id, schemas=schemas, savepoint=savepoint
+    )
+    click.echo(json.dumps({"topic": job_topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}))
 
 
 @main.command()

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from skewless.errors import SkewlessError
@@ -21,25 +23,47 @@ from skewless.stack import flink_home
 SCHEMAS = REPO_ROOT / "schemas"
 
 
+def write_specs(specs: Sequence[ViewSpec], settings: Settings) -> list[Path]:
+    """One JSON file per spec under <home>/specs, named by its uid."""
+    folder = settings.home / "specs"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for spec in specs:
+        path = folder / f"{spec.uid}.json"
+        path.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True))
+        paths.append(path)
+    return paths
+
+
+def write_schemas(source: str, texts: Sequence[str], settings: Settings) -> list[Path]:
+    """Registry schema texts as .avsc files (oldest first) for the job's --schema."""
+    folder = settings.home / "schemas" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"v{i + 1}.avsc" for i in range(len(texts))]
+    for path, text in zip(paths, texts):
+        path.write_text(text)
+    return paths
+
+
 def run_job(
-    spec: ViewSpec,
+    specs: ViewSpec | Sequence[ViewSpec],
     settings: Settings,
     *,
     bounded: bool,
     until: int | None,
     group_id: str | None = None,
     schemas: list[Path] | None = None,
+    savepoint: str | None = None,
 ) -> float:
-    """Run jobs/pipeline.py for `spec`; returns the wall time. Raises if the job fails."""
-    spec_dir = settings.home / "specs"
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    spec_path = spec_dir / f"{spec.uid}.json"
-    spec_path.write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True))
+    """Run jobs/pipeline.py for the views of one topic; returns the wall time. Raises if the job fails."""
+    specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
     env = {**os.environ, **flink_home.prepare()}
     for name, value in settings.model_dump().items():
         secret = getattr(value, "get_secret_value", None)
         env[f"SKEWLESS_{name.upper()}"] = str(secret() if secret else value)
-    cmd = [sys.executable, "-m", "jobs.pipeline", "--spec", str(spec_path)]
+    cmd = [sys.executable, "-m", "jobs.pipeline"]
+    for path in write_specs(specs, settings):
+        cmd += ["--spec", str(path)]
     for schema in schemas or [SCHEMAS / "transactions.avsc"]:
         cmd += ["--schema", str(schema)]
     if bounded:
@@ -48,8 +72,80 @@ def run_job(
         cmd += ["--until", str(until)]
     if group_id:
         cmd += ["--group-id", group_id]
+    if savepoint:
+        cmd += ["--savepoint", savepoint]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env)
     if done.returncode != 0:
-        raise SkewlessError(f"the Flink job for {spec.name} failed (exit {done.returncode}); see its output above")
+        names = ", ".join(s.uid for s in specs)
+        raise SkewlessError(f"the Flink job for {names} failed (exit {done.returncode}); see its output above")
     return time.monotonic() - started
+
+
+def parse_view_ref(text: str) -> tuple[str, int | None]:
+    """'name' or 'name@version'."""
+    name, _, version = text.partition("@")
+    if not name or (version and not version.isdigit()):
+        raise SkewlessError(f"view {text!r}: write NAME or NAME@VERSION, e.g. user_transactions@1")
+    return name, int(version) if version else None
+
+
+@dataclass(frozen=True)
+class JobViews:
+    specs: list[ViewSpec]
+    schema_texts: list[str] | None  # None: the repo's default schema file
+    from_registry: bool
+
+
+def select_views(
+    registry_url: str, refs: Sequence[str], topic: str | None, fallback: Mapping[str, ViewSpec]
+) -> JobViews:
+    """The views to run (given NAME[@VERSION] refs, or every view of `topic`), from the registry
+    when it has views, else from `fallback` (the example repo's compiled views)."""
+    from skewless.registry.store import Registry  # sqlalchemy: only for commands that need it
+
+    if bool(refs) == bool(topic):
+        raise SkewlessError("give either --view NAME[@VERSION] (repeatable) or --topic TOPIC")
+    with Registry(registry_url) as registry:
+        listing = registry.listing()
+        if not listing.views:
+            return JobViews(_from_fallback(refs, topic, fallback), None, False)
+        if topic:
+            latest = {v.name: v.version for v in listing.views if v.topic == topic}  # ordered by version
+            if not latest:
+                raise SkewlessError(f"no registered view reads topic {topic!r}")
+            wanted: list[tuple[str, int | None]] = sorted(latest.items())
+        else:
+            wanted = [parse_view_ref(r) for r in refs]
+        specs = [registry.view_spec(name, version) for name, version in wanted]
+        texts: list[str] = []
+        for name, version in wanted:
+            for text in registry.schema_texts(registry.view_source(name, version)):
+                if text not in texts:
+                    texts.append(text)
+    _one_topic(specs)
+    return JobViews(specs, texts, True)
+
+
+def _from_fallback(refs: Sequence[str], topic: str | None, views: Mapping[str, ViewSpec]) -> list[ViewSpec]:
+    if topic:
+        specs = [v for _, v in sorted(views.items()) if v.source_topic == topic]
+        if not specs:
+            raise SkewlessError(f"no view of the feature repo reads topic {topic!r}")
+        return specs
+    specs = []
+    for ref in refs:
+        name, version = parse_view_ref(ref)
+        if name not in views:
+            raise SkewlessError(f"unknown view {name!r}; known: {', '.join(sorted(views))}")
+        if version is not None and version != views[name].version:
+            raise SkewlessError(f"view {name} is at version {views[name].version} in the feature repo, not {version}")
+        specs.append(views[name])
+    _one_topic(specs)
+    return specs
+
+
+def _one_topic(specs: Sequence[ViewSpec]) -> None:
+    topics = sorted({s.source_topic for s in specs})
+    if len(topics) > 1:
+        raise SkewlessError(f"one job reads one topic; these views read {topics}: run one job per topic")

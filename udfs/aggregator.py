@@ -19,7 +19,8 @@ from pyflink.datastream import KeyedProcessFunction, OutputTag
 from pyflink.datastream.state import ValueStateDescriptor
 
 from skewless.spec import ViewSpec
-from udfs.dead_letters import DEAD_LETTER_TYPE, dead_letter
+from udfs.dead_letters import DEAD_LETTER_TYPE
+from udfs.decode import view_dead_letter
 from udfs.tiles import TiledWindows, Update
 
 LATE_EVENTS = OutputTag("late-events", DEAD_LETTER_TYPE)
@@ -74,7 +75,7 @@ class TileAggregator(KeyedProcessFunction):
                 f"beyond the allowed lateness of {self.spec.allowed_lateness_ms} ms"
             )
             body = json.dumps({"key": value[0], "event_time": event_time}).encode()
-            yield LATE_EVENTS, dead_letter(body, reason, "aggregate", value[-3], value[-2], value[-1])
+            yield LATE_EVENTS, view_dead_letter(self.spec, body, reason, "aggregate", value[-3], value[-2], value[-1])
             return
         state = self.state.value() or engine.new_state()  # type: ignore[union-attr]
         inputs = tuple(None if i is None else value[2 + i] for i in self.input_index)

@@ -57,6 +57,11 @@ class OnlineReaderConfig(BaseModel):
     table: str
     key_column: str
     feature_columns: tuple[str, ...]
+    list_features: tuple[str, ...] = Field(
+        (),
+        description="features of type list<double>: Cassandra stores an empty list as null, so a "
+        "null cell of a live row reads as [] (the value the job wrote, and the history holds)",
+    )
     ttl_ms: int = Field(0, description="the view's TTL; <= 0 means values never expire")
     valid_from_column: str = "valid_from"
     written_at_column: str | None = Field(None, description="also read when each row was written (serving metadata)")
@@ -69,6 +74,9 @@ class OnlineReaderConfig(BaseModel):
         cql.render_select_by_key(self.keyspace, self.table, self.key_column, self.selected_columns)
         if not self.feature_columns:
             raise CassandraConfigError("feature_columns is empty: name at least one feature to read")
+        unknown = [f for f in self.list_features if f not in self.feature_columns]
+        if unknown:
+            raise CassandraConfigError(f"list_features {unknown} are not among feature_columns {self.feature_columns}")
         return self
 
     @classmethod
@@ -81,6 +89,7 @@ class OnlineReaderConfig(BaseModel):
             key_column=spec.entity_key,
             feature_columns=tuple(spec.feature_names),
             ttl_ms=spec.ttl_ms,
+            list_features=tuple(f.name for f in spec.features if f.value_type == "list<double>"),
         )
         return cls(**(fields | overrides))
 
@@ -125,6 +134,7 @@ class OnlineReader:
             ) from exc
         self._ttl_ms = config.ttl_ms if config.ttl_ms > 0 else None
         self._feature_positions = [(f, config.selected_columns.index(f)) for f in config.feature_columns]
+        self._list_features = frozenset(config.list_features)
         self._written_at_position = (
             None if config.written_at_column is None else config.selected_columns.index(config.written_at_column)
         )
@@ -167,8 +177,12 @@ class OnlineReader:
         if not is_live(valid_from, now, self._ttl_ms):
             return None
         written = None if self._written_at_position is None else row[self._written_at_position]
+        values = {feature: _aware(row[position]) for feature, position in self._feature_positions}
+        for feature in self._list_features:
+            if values[feature] is None:  # Cassandra cannot tell [] from null; the job never writes null lists
+                values[feature] = []
         return LiveRow(
-            {feature: _aware(row[position]) for feature, position in self._feature_positions},
+            values,
             valid_from,
             None if written is None else epoch_ms(written),
         )

@@ -11,6 +11,12 @@ snapshot per checkpoint, so rows become visible to readers at checkpoints (exact
 once, given checkpointing and a replayable source). When a bounded input ends, the
 committer commits the tail (checkpoint id Long.MAX_VALUE in the snapshot summary).
 Without checkpointing an unbounded job would never commit, hence the check below.
+
+Types: a "list<double>" feature travels as `Types.LIST(Types.DOUBLE())` (a java.util.List,
+as the job's aggregator emits it) and enters the table as ARRAY<DOUBLE> bridged to
+java.util.List (Flink's default ARRAY conversion class is Object[], which a List is not),
+which Iceberg's Flink sink writes to the optional list<double> column; [] and null stay
+distinct.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ _TYPE_INFO: dict[ColumnType, TypeInformation] = {
     "double": Types.DOUBLE(),
     "float": Types.FLOAT(),
     "boolean": Types.BOOLEAN(),
+    "list<double>": Types.LIST(Types.DOUBLE()),
 }
 
 
@@ -45,6 +52,7 @@ def _data_type(kind: ColumnType) -> DataType:
         "double": DataTypes.DOUBLE(),
         "float": DataTypes.FLOAT(),
         "boolean": DataTypes.BOOLEAN(),
+        "list<double>": DataTypes.ARRAY(DataTypes.DOUBLE()).bridged_to("java.util.List"),
     }[kind]
 
 

@@ -8,6 +8,14 @@ training scan touches only the days its labels need; sorted by (keys, valid_from
 pyiceberg creates the table (so its metadata is what pyiceberg reads back) and records
 which columns are keys in table properties, making the table self-describing for
 training: `HistoryTable.from_iceberg` rebuilds the description from the table alone.
+
+A "list<double>" feature (the `last_n` operation) is an optional Iceberg
+`list<double>` whose elements are optional too: Flink's ARRAY<DOUBLE> (what the job's
+`Types.LIST(Types.DOUBLE())` becomes) has nullable elements, and Iceberg's Flink writer
+refuses to write a nullable element into a required one. An empty list and a null list
+are different values and both round-trip. Field ids: top-level columns are 1..n in
+schema order (keys, features, valid_from, written_at, version), then list element ids
+n+1, n+2, ... in column order, which is the order Iceberg assigns fresh ids in.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
-    from pyiceberg.types import PrimitiveType
+    from pyiceberg.types import IcebergType
 
-ColumnType = Literal["string", "long", "int", "double", "float", "boolean"]
+ColumnType = Literal["string", "long", "int", "double", "float", "boolean", "list<double>"]
+LIST_TYPES: dict[str, str] = {"list<double>": "double"}  # a list column type -> its element type
 TIME_COLUMNS = ("valid_from", "written_at")
 META_COLUMNS = (*TIME_COLUMNS, "version")
 KEYS_PROPERTY = "skewless.keys"
@@ -36,9 +45,15 @@ def history_identifier(namespace: str, view: str) -> str:
     return f"{namespace}.{view}_history"
 
 
-def _iceberg_type(kind: ColumnType) -> PrimitiveType:
+def _iceberg_type(kind: ColumnType, element_id: int | None = None) -> IcebergType:
+    """The Iceberg type of a column; a list type needs the field id of its element."""
     from pyiceberg import types as t
 
+    if kind in LIST_TYPES:
+        if element_id is None:
+            raise IcebergError(f"a {kind} column needs a field id for its element")
+        element = _iceberg_type(LIST_TYPES[kind])  # type: ignore[arg-type]
+        return t.ListType(element_id=element_id, element_type=element, element_required=False)
     return {
         "string": t.StringType(),
         "long": t.LongType(),
@@ -47,6 +62,22 @@ def _iceberg_type(kind: ColumnType) -> PrimitiveType:
         "float": t.FloatType(),
         "boolean": t.BooleanType(),
     }[kind]
+
+
+def _column_type(field_type: IcebergType) -> ColumnType | None:
+    """The ColumnType an Iceberg type stands for, or None when the history cannot hold it."""
+    from pyiceberg.types import ListType
+
+    if isinstance(field_type, ListType):
+        if field_type.element_required:
+            return None  # not what iceberg_schema creates, and Flink could not write it
+        element = _column_type(field_type.element_type)
+        kinds = [k for k, e in LIST_TYPES.items() if e == element]
+        return kinds[0] if kinds else None  # type: ignore[return-value]
+    if not field_type.is_primitive:
+        return None
+    by_type = {str(_iceberg_type(k)): k for k in get_args(ColumnType) if k not in LIST_TYPES}
+    return by_type.get(str(field_type))
 
 
 @dataclass(frozen=True)
@@ -74,6 +105,9 @@ class HistoryTable:
             raise IcebergError(f"view name {self.view!r} must be a valid identifier")
         if not self.keys:
             raise IcebergError(f"view {self.view}: the history needs at least one entity key column")
+        list_keys = [c.name for c in self.keys if c.type in LIST_TYPES]
+        if list_keys:
+            raise IcebergError(f"view {self.view}: entity key columns {list_keys} cannot be lists")
         names = [c.name for c in (*self.keys, *self.features)]
         reserved = {n for n in names if n in META_COLUMNS or n.startswith("__")}
         clash = sorted({n for n in names if names.count(n) > 1} | reserved)
@@ -103,9 +137,19 @@ class HistoryTable:
         from pyiceberg.schema import Schema
         from pyiceberg.types import LongType, NestedField, TimestamptzType
 
-        fields = [NestedField(i, c.name, _iceberg_type(c.type), required=True) for i, c in enumerate(self.keys, 1)]
+        # Element ids come after every top-level id (see the module docstring).
+        next_element_id = len(self.keys) + len(self.features) + len(META_COLUMNS) + 1
+
+        def iceberg_type(column: Column) -> IcebergType:
+            nonlocal next_element_id
+            if column.type not in LIST_TYPES:
+                return _iceberg_type(column.type)
+            next_element_id += 1
+            return _iceberg_type(column.type, next_element_id - 1)
+
+        fields = [NestedField(i, c.name, iceberg_type(c), required=True) for i, c in enumerate(self.keys, 1)]
         fields += [
-            NestedField(len(fields) + i, c.name, _iceberg_type(c.type), required=False)
+            NestedField(len(fields) + i, c.name, iceberg_type(c), required=False)
             for i, c in enumerate(self.features, 1)
         ]
         n = len(fields)
@@ -127,12 +171,11 @@ class HistoryTable:
                 f"table {name} is not a skewless history table (properties {KEYS_PROPERTY} and "
                 f"{VIEW_PROPERTY} are missing); create it with ensure_history_table"
             )
-        by_type = {str(_iceberg_type(k)): k for k in get_args(ColumnType)}
         columns: dict[str, Column] = {}
         for field in table.schema().fields:
             if field.name in META_COLUMNS:
                 continue
-            kind = by_type.get(str(field.field_type))
+            kind = _column_type(field.field_type)
             if kind is None:
                 raise IcebergError(f"table {name}: column {field.name} has unsupported type {field.field_type}")
             columns[field.name] = Column(field.name, kind)
@@ -147,8 +190,18 @@ class HistoryTable:
         )
 
 
+def _describe(field_type: IcebergType) -> str:
+    """str() of the type, plus element nullability for lists (str() of a ListType omits it)."""
+    from pyiceberg.types import ListType
+
+    if isinstance(field_type, ListType):
+        element = "required" if field_type.element_required else "optional"
+        return f"list<{element} {_describe(field_type.element_type)}>"
+    return str(field_type)
+
+
 def _signature(schema: Schema) -> list[tuple[str, str, bool]]:
-    return [(f.name, str(f.field_type), f.required) for f in schema.fields]
+    return [(f.name, _describe(f.field_type), f.required) for f in schema.fields]
 
 
 def ensure_history_table(cfg: CatalogConfig, history: HistoryTable, catalog: Catalog | None = None) -> Table:

@@ -104,7 +104,9 @@ DAY_MS = 86_400_000
 
 
 def bench_view() -> ViewSpec:
-    features = tuple(FeatureSpec(f"f{i:02d}", "sum", "amount", window_ms=(i + 1) * DAY_MS, hop_ms=DAY_MS) for i in range(20))
+    features = tuple(
+        FeatureSpec(f"f{i:02d}", "sum", "amount", window_ms=(i + 1) * DAY_MS, hop_ms=DAY_MS) for i in range(20)
+    )
     return ViewSpec(name="bench20", version=1, entity_key="entity_id", source_topic="bench", event_time_field="t",
                     features=features, ttl_ms=30 * DAY_MS)
 
@@ -121,7 +123,8 @@ def seed(contact_points: str, entities: int) -> None:
     try:
         session = cluster.connect()
         create_view_table(session, BENCH_KEYSPACE, view_table(spec), view_columns(spec), spec.entity_key)
-        insert = session.prepare(cql.render_upsert(BENCH_KEYSPACE, view_table(spec), [c for c, _ in view_columns(spec)]))
+        columns = [c for c, _ in view_columns(spec)]
+        insert = session.prepare(cql.render_upsert(BENCH_KEYSPACE, view_table(spec), columns))
         now = time.time_ns() // 1_000_000
         for i in range(entities):
             session.execute(insert, [f"e{i}", *(float(i + j) for j in range(20)), now, now, now * 1000, now * 1000, 0])
@@ -160,7 +163,9 @@ def _wait_ready(port: int, timeout_s: float = 60.0) -> None:
     raise ServingError(f"the bench server on port {port} was not ready within {timeout_s:.0f} s")
 
 
-def run_bench(rates: list[float], seconds: float, entities: int, contact_points: str, port: int) -> list[dict[str, float]]:
+def run_bench(
+    rates: list[float], seconds: float, entities: int, contact_points: str, port: int
+) -> list[dict[str, float]]:
     import os
     import subprocess
     import sys

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from skewless.errors import ConfigError
+from skewless.serving import defaults
 
 
 def _views(names: tuple[str, ...]) -> dict[str, Any]:
@@ -30,11 +31,11 @@ def _views(names: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0 exposes the server)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--view", "view_names", multiple=True, help="view to serve; repeatable (default: every view)")
-@click.option("--max-entities", default=1000, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-entities", default=defaults.MAX_ENTITIES, show_default=True, type=click.IntRange(min=1),
               help="entities allowed in one request")
 @click.option("--consistency", default="LOCAL_QUORUM", show_default=True,
               type=click.Choice(["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"]))
-@click.option("--read-timeout-ms", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--read-timeout-ms", default=defaults.READ_TIMEOUT_MS, show_default=True, type=click.IntRange(min=1))
 @click.option("--log-sample", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="fraction of requests whose served values are logged for `skewless verify`")
 @click.option("--log-path", type=click.Path(file_okay=False, path_type=Path),
@@ -77,15 +78,17 @@ def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, lo
 @click.command()
 @click.option("--log", "log_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="serving-log file or directory; repeatable")
-@click.option("--sample-live", type=click.IntRange(min=1), help="also read N random entities per view now and verify them")
+@click.option("--sample-live", type=click.IntRange(min=1),
+              help="also read N random entities per view now and verify them")
 @click.option("--view", "view_names", multiple=True, help="views for --sample-live; repeatable (default: every view)")
-@click.option("--max-write-lag-ms", default=30_000, show_default=True, type=click.IntRange(min=0),
+@click.option("--max-write-lag-ms", default=defaults.MAX_WRITE_LAG_MS, show_default=True, type=click.IntRange(min=0),
               help="how far Cassandra may trail the history's written_at (the sink's write lag, about a "
                    "checkpoint interval); 0 = exact")
 @click.option("--wait-s", default=60.0, show_default=True, type=click.FloatRange(min=0),
               help="how long to wait for the history to commit what was written before each value was served")
 @click.option("--parallelism", type=click.IntRange(min=1), help="the job's parallelism (default: SKEWLESS_PARALLELISM)")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="also write the report as JSON here")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the report as JSON here")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--seed", type=int, help="seed of the --sample-live draw")
 def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, parallelism, json_path, fmt, seed) -> None:

@@ -62,6 +62,7 @@ class OnlineClient:
                 table=view_table(spec),
                 key_column=spec.entity_key,
                 feature_columns=tuple(spec.feature_names),
+                list_features=tuple(f.name for f in spec.features if f.value_type == "list<double>"),
                 ttl_ms=spec.ttl_ms,
                 written_at_column="written_at",
                 consistency=consistency,

@@ -17,7 +17,8 @@ MAX_ID_CHARS = 1024
 
 def _check_id(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        hint = f"; send it as a string: {str(value)!r}" if isinstance(value, int) and not isinstance(value, bool) else ""
+        numeric = isinstance(value, int) and not isinstance(value, bool)
+        hint = f"; send it as a string: {str(value)!r}" if numeric else ""
         raise RequestError(
             f"{where} is {type(value).__name__} {value!r}: entity ids are strings (the key column is text){hint}",
             code="bad_entity",

@@ -20,15 +20,18 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from skewless.serving.errors import ServingError
+from skewless.serving.errors import ServingError, VerifyError
 from skewless.serving.result import OnlineResponse
 
 _STOP = object()
+_FIELDS = ("entity", "view", "feature", "value", "valid_from", "written_at", "served_at")
 
 
 class ServingLog:
@@ -139,3 +142,67 @@ def served_records(response: OnlineResponse) -> list[dict[str, Any]]:
 def _lines(response: OnlineResponse) -> bytes:
     out = [orjson.dumps(record) for record in served_records(response)]
     return b"\n".join(out) + b"\n" if out else b""
+
+
+# -- reading the log back (for verify) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    entity: str
+    view: str
+    feature: str
+    value: Any
+    valid_from: int | None
+    written_at: int | None
+    served_at: int
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], where: str = "record") -> Served:
+        missing = [f for f in _FIELDS if f not in record]
+        if missing:
+            raise VerifyError(f"{where}: missing fields {missing}; is this a skewless serving log?")
+        for name in ("valid_from", "written_at"):
+            if record[name] is not None and not isinstance(record[name], int):
+                raise VerifyError(f"{where}: {name} must be epoch ms or null, got {record[name]!r}")
+        if not isinstance(record["served_at"], int) or not isinstance(record["entity"], str):
+            raise VerifyError(f"{where}: served_at must be epoch ms and entity a string")
+        return cls(**{f: record[f] for f in _FIELDS})
+
+    @property
+    def ref(self) -> str:
+        return f"{self.view}:{self.feature}"
+
+
+def read_log(paths: Iterable[Path]) -> list[Served]:
+    """Records from serving-log files, or from every *.jsonl under the directories given."""
+    files: list[Path] = []
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if path.is_dir():
+            files += sorted(path.rglob("*.jsonl"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise VerifyError(f"serving log {path} does not exist; pass a .jsonl file or the log directory")
+    if not files:
+        raise VerifyError(f"no *.jsonl serving-log files under {', '.join(map(str, paths))}; was --log-sample > 0?")
+    out: list[Served] = []
+    for file in files:
+        with file.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                if not line.endswith(b"\n"):
+                    break  # a line the writer is still appending
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise VerifyError(f"{file}:{number} is not JSON: {exc}") from exc
+                if not isinstance(record, dict):
+                    raise VerifyError(f"{file}:{number} is not a JSON object")
+                out.append(Served.from_record(record, f"{file}:{number}"))
+    return out
+
+
+# -- the report -------------------------------------------------------------------

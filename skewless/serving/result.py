@@ -87,7 +87,7 @@ def build_response(
 ) -> OnlineResponse:
     names = columns if columns is not None else [(str(ref), ref.view, ref.feature) for ref in refs]
     results = []
-    for entity, by_view in zip(entities, reads):
+    for entity, by_view in zip(entities, reads, strict=True):
         features: dict[str, FeatureValue] = {}
         for name, view, feature in names:
             row = by_view[view].row

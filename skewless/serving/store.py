@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.cassandra.reader import now_ms
+from skewless.serving import defaults
 from skewless.serving.client import OnlineClient, ReadHook
 from skewless.serving.plan import ReadPlan, plan_request
 from skewless.serving.refs import Resolver
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from skewless.serving.log import ServingLog
     from skewless.settings import Settings
 
-DEFAULT_MAX_ENTITIES = 1000
+DEFAULT_MAX_ENTITIES = defaults.MAX_ENTITIES
 
 
 class FeatureStore:
@@ -38,7 +39,7 @@ class FeatureStore:
         local_datacenter: str = "datacenter1",
         keyspace: str = "skewless",
         consistency: str = "LOCAL_QUORUM",
-        request_timeout_s: float = 2.0,
+        request_timeout_s: float = defaults.READ_TIMEOUT_MS / 1000,
         max_in_flight: int = 256,
         max_entities: int = DEFAULT_MAX_ENTITIES,
         clock: Callable[[], int] = now_ms,
@@ -97,7 +98,7 @@ class FeatureStore:
         # and the TTL is judged at it (the instant verify replays).
         served_at = self._clock()
         found: dict[tuple[str, str], ViewRead] = {}
-        for (view, key), row in zip(plan.reads, rows):
+        for (view, key), row in zip(plan.reads, rows, strict=True):
             found[(view, key)] = ViewRead(key, self.client.reader(view).live_row(row, served_at))
         reads = [{view: found[(view, key)] for view, key in by_view.items()} for by_view in plan.keys]
         response = build_response(served_at, plan.refs, plan.entities, reads, plan.columns)

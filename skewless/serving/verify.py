@@ -9,20 +9,15 @@ Two races are handled explicitly rather than hidden:
 1. Iceberg commit lag. The history becomes visible per checkpoint, so a value served at t
    may have been written to Cassandra before the update reached a committed snapshot.
    A record is judged only once the history provably holds every update of its entity
-   written at or before t ("settled"), by any of:
-   - the history's latest snapshot is a bounded job's final commit (summary
-     `flink.max-committed-checkpoint-id` = Long.MAX_VALUE): no job is writing any more;
-   - the history holds an update of that entity with written_at > t: one aggregator
-     subtask emits all of a key's updates in written_at order, channels are FIFO and the
-     committer commits checkpoints in order, so every earlier update of the key is in;
-   - with a job of parallelism 1 (`--parallelism`, default from settings), an update of
-     any entity with written_at > t, by the same argument over the single subtask.
-   Unsettled records are retried (the table is re-read) until `wait_s` runs out; any
-   left are reported as unsettled, never as matches.
+   written at or before t ("settled", see `settle.py`: the final commit of a bounded
+   job, or a later update of the entity, or of any entity at parallelism 1). Unsettled
+   records are retried (the table is re-read) until `wait_s` runs out; any left are
+   reported as unsettled, never as matches.
 2. Cassandra write lag. `written_at` is stamped when the job emits an update; the sink
-   writes it to Cassandra later (measured here: up to ~15 s behind during the burst of a
-   bounded job's catch-up). A read in between serves the previous value, though known
-   time at t already sees the new one. Such a record is "lagged", not a mismatch, when
+   writes it to Cassandra later (measured here: ~0.1 s while a bounded job catches up
+   with per-record watermarks; ~15 s when its timers fired in one burst). A read in
+   between serves the previous value, though known time at t already sees the new one.
+   Such a record is "lagged", not a mismatch, when
    - the served update is in the history, live at t (lag never excuses the TTL) and was
      the known-time value just before the first newer update became visible (checked
      with `get_historical_features` at that instant; served-absent likewise means no
@@ -35,22 +30,25 @@ A served update valid after served_at (an event clock ahead of the serving clock
 never equal a known_time value at t and is reported as a mismatch.
 """
 
+
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import pyarrow as pa
 
 from connectors.cassandra.ttl import is_live
 from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import history_identifier
+from skewless.serving import defaults
 from skewless.serving.errors import VerifyError
+from skewless.serving.log import Served, read_log
+from skewless.serving.report import FeatureTally, Mismatch, VerifyReport
+from skewless.serving.settle import FINAL_CHECKPOINT, epoch_ms_list, iso, wait_settled
 from skewless.spec import ViewSpec
 from skewless.training import get_historical_features
 
@@ -58,159 +56,10 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-FINAL_CHECKPOINT = str(2**63 - 1)  # what the Iceberg committer records for a bounded job's last commit
-# The sink flushes at every checkpoint barrier: steady-state lag is about a checkpoint interval
-# (10 s by default); a bounded job's catch-up burst was measured here at ~15 s.
-DEFAULT_MAX_WRITE_LAG_MS = 30_000
-_FIELDS = ("entity", "view", "feature", "value", "valid_from", "written_at", "served_at")
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    entity: str
-    view: str
-    feature: str
-    value: Any
-    valid_from: int | None
-    written_at: int | None
-    served_at: int
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any], where: str = "record") -> Served:
-        missing = [f for f in _FIELDS if f not in record]
-        if missing:
-            raise VerifyError(f"{where}: missing fields {missing}; is this a skewless serving log?")
-        for name in ("valid_from", "written_at"):
-            if record[name] is not None and not isinstance(record[name], int):
-                raise VerifyError(f"{where}: {name} must be epoch ms or null, got {record[name]!r}")
-        if not isinstance(record["served_at"], int) or not isinstance(record["entity"], str):
-            raise VerifyError(f"{where}: served_at must be epoch ms and entity a string")
-        return cls(**{f: record[f] for f in _FIELDS})
-
-    @property
-    def ref(self) -> str:
-        return f"{self.view}:{self.feature}"
-
-
-def read_log(paths: Iterable[Path]) -> list[Served]:
-    """Records from serving-log files, or from every *.jsonl under the directories given."""
-    files: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            files += sorted(path.rglob("*.jsonl"))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise VerifyError(f"serving log {path} does not exist; pass a .jsonl file or the log directory")
-    if not files:
-        raise VerifyError(f"no *.jsonl serving-log files under {', '.join(map(str, paths))}; was --log-sample > 0?")
-    out: list[Served] = []
-    for file in files:
-        with file.open("rb") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                if not line.endswith(b"\n"):
-                    break  # a line the writer is still appending
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise VerifyError(f"{file}:{number} is not JSON: {exc}") from exc
-                if not isinstance(record, dict):
-                    raise VerifyError(f"{file}:{number} is not a JSON object")
-                out.append(Served.from_record(record, f"{file}:{number}"))
-    return out
-
-
-# -- the report -------------------------------------------------------------------
-
-
-@dataclass
-class FeatureTally:
-    checked: int = 0
-    matched: int = 0
-    lagged: int = 0
-    mismatched: int = 0
-    unsettled: int = 0
-    max_lag_ms: int = 0  # how far behind the history the stalest lagged value was
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    entity: str
-    feature: str  # view:feature
-    served_at: int
-    served: Any
-    expected: Any
-    served_valid_from: int | None
-    reason: str
-
-
-@dataclass
-class VerifyReport:
-    max_write_lag_ms: int
-    tallies: dict[str, FeatureTally] = field(default_factory=dict)
-    mismatches: list[Mismatch] = field(default_factory=list)
-
-    def tally(self, ref: str) -> FeatureTally:
-        return self.tallies.setdefault(ref, FeatureTally())
-
-    def total(self, name: str) -> int:
-        return sum(getattr(t, name) for t in self.tallies.values())
-
-    @property
-    def ok(self) -> bool:
-        return self.total("mismatched") == 0 and self.total("unsettled") == 0 and self.total("checked") > 0
-
-    def exit_code(self) -> int:
-        """0: all served values proven; 1: a mismatch; 2: none, but some could not be judged."""
-        if self.total("mismatched"):
-            return 1
-        return 0 if self.ok else 2
-
-    def to_dict(self) -> dict[str, Any]:
-        names = ("checked", "matched", "lagged", "mismatched", "unsettled")
-        return {
-            "ok": self.ok,
-            "max_write_lag_ms": self.max_write_lag_ms,
-            "observed_max_lag_ms": max((t.max_lag_ms for t in self.tallies.values()), default=0),
-            "totals": {n: self.total(n) for n in names},
-            "features": {ref: asdict(t) for ref, t in sorted(self.tallies.items())},
-            "mismatches": [asdict(m) for m in self.mismatches],
-        }
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2)
-
-    def render_table(self, max_mismatches: int = 20) -> str:
-        names = ("checked", "matched", "lagged", "mismatched", "unsettled", "max_lag_ms")
-        rows = [("feature", *names)] + [
-            (ref, *(str(getattr(t, n)) for n in names)) for ref, t in sorted(self.tallies.items())
-        ]
-        lag = str(max((t.max_lag_ms for t in self.tallies.values()), default=0))
-        rows.append(("total", *(str(self.total(n)) for n in names[:-1]), lag))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-        for m in self.mismatches[:max_mismatches]:
-            lines.append(
-                f"MISMATCH {m.feature} entity={m.entity} served_at={m.served_at} served={m.served!r} "
-                f"expected={m.expected!r} ({m.reason})"
-            )
-        if len(self.mismatches) > max_mismatches:
-            lines.append(f"... and {len(self.mismatches) - max_mismatches} more mismatches (see the JSON report)")
-        if not self.total("checked"):
-            lines.append("nothing was checked: the log is empty or nothing settled")
-        elif self.total("unsettled"):
-            lines.append(
-                f"{self.total('unsettled')} served values could not be judged: the history had not committed "
-                "the updates written before they were served; run verify again after the job's next checkpoint"
-            )
-        lines.append("OK: every served value equals the known-time history" if self.ok else "FAILED")
-        return "\n".join(lines)
-
-
-# -- the check ----------------------------------------------------------------------
+__all__ = [
+    "FINAL_CHECKPOINT", "FeatureTally", "Mismatch", "Served", "VerifyReport", "read_log", "same_value", "verify_served",
+]
+DEFAULT_MAX_WRITE_LAG_MS = defaults.MAX_WRITE_LAG_MS
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -219,7 +68,7 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -248,7 +97,7 @@ def verify_served(
     for view, group in sorted(by_view.items()):
         spec = views[view]
         table = _load(catalog, catalog_cfg, view)
-        settled, unsettled = _wait_settled(table, spec, group, wait_s, poll_s, parallelism, sleep)
+        settled, unsettled = wait_settled(table, spec, group, wait_s, poll_s, parallelism, sleep)
         for entry in unsettled:
             report.tally(entry.ref).unsettled += 1
         if settled:
@@ -267,64 +116,6 @@ def _load(catalog: Catalog, cfg: CatalogConfig, view: str) -> Table:
             f"view {view!r} has no history table {identifier} in the {cfg.describe()}; "
             "check SKEWLESS_ICEBERG_NAMESPACE and SKEWLESS_HOME"
         ) from exc
-
-
-def _wait_settled(
-    table: Table,
-    spec: ViewSpec,
-    entries: list[Served],
-    wait_s: float,
-    poll_s: float,
-    parallelism: int,
-    sleep: Callable[[float], None],
-) -> tuple[list[Served], list[Served]]:
-    deadline = time.monotonic() + wait_s
-    pending = entries
-    settled: list[Served] = []
-    while True:
-        table.refresh()
-        done, pending = _split_settled(table, spec, pending, parallelism)
-        settled += done
-        if not pending or time.monotonic() >= deadline:
-            return settled, pending
-        sleep(poll_s)
-
-
-def _split_settled(
-    table: Table, spec: ViewSpec, entries: list[Served], parallelism: int
-) -> tuple[list[Served], list[Served]]:
-    snapshot = table.current_snapshot()
-    if snapshot is None:
-        return [], entries
-    summary = snapshot.summary.additional_properties if snapshot.summary else {}
-    if summary.get("flink.max-committed-checkpoint-id") == FINAL_CHECKPOINT:
-        return entries, []
-    from pyiceberg.expressions import GreaterThan
-
-    since = min(e.served_at for e in entries)
-    rows = table.scan(
-        row_filter=GreaterThan("written_at", _iso(since)), selected_fields=(spec.entity_key, "written_at")
-    ).to_arrow()
-    latest: dict[str, int] = {}
-    newest = -1
-    for key, written in zip(rows[spec.entity_key].to_pylist(), _ms(rows["written_at"])):
-        latest[key] = max(written, latest.get(key, written))
-        newest = max(newest, written)
-    done, pending = [], []
-    for entry in entries:
-        proven = latest.get(entry.entity, -1) > entry.served_at or (parallelism == 1 and newest > entry.served_at)
-        (done if proven else pending).append(entry)
-    return done, pending
-
-
-def _iso(ms: int) -> str:
-    from datetime import UTC, datetime, timedelta
-
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat()
-
-
-def _ms(column: pa.ChunkedArray) -> list[int]:
-    return column.cast(pa.timestamp("ms", column.type.tz), safe=False).cast(pa.int64()).to_pylist()
 
 
 def _recompute(
@@ -367,14 +158,15 @@ def _updates(table: Table, spec: ViewSpec, entities: set[str], until: int) -> di
     for start in range(0, len(keys), 1000):
         chunk = set(keys[start : start + 1000])
         rows = table.scan(
-            row_filter=And(In(spec.entity_key, chunk), LessThanOrEqual("written_at", _iso(until))),
+            row_filter=And(In(spec.entity_key, chunk), LessThanOrEqual("written_at", iso(until))),
             selected_fields=(spec.entity_key, *spec.feature_names, "valid_from", "written_at", "version"),
         ).to_arrow()
         features = {name: rows[name].to_pylist() for name in spec.feature_names}
-        for i, (key, vf, wa, version) in enumerate(zip(
-            rows[spec.entity_key].to_pylist(), _ms(rows["valid_from"]), _ms(rows["written_at"]),
-            rows["version"].to_pylist(),
-        )):
+        columns = (
+            rows[spec.entity_key].to_pylist(), epoch_ms_list(rows["valid_from"]),
+            epoch_ms_list(rows["written_at"]), rows["version"].to_pylist(),
+        )
+        for i, (key, vf, wa, version) in enumerate(zip(*columns, strict=True)):
             out.setdefault(key, []).append(_Update(vf, wa, version, {n: features[n][i] for n in features}))
     return out
 
@@ -399,7 +191,9 @@ def _judge(entry: Served, updates: list[_Update], ttl_ms: int) -> _Judgement:
             return _Judgement(reason="served absent, yet the known-time value at served_at is not")
         return _Judgement(superseded_at=min(live))
     if entry.valid_from > t:
-        return _Judgement(reason="the served update is valid after served_at: the event clock runs ahead of the serving clock")
+        return _Judgement(
+            reason="the served update is valid after served_at: the event clock runs ahead of the serving clock"
+        )
     if not is_live(entry.valid_from, t, ttl_ms):
         return _Judgement(reason="the served update had expired by served_at (TTL)")
     served = [u for u in updates if u.valid_from == entry.valid_from and u.written_at == entry.written_at]

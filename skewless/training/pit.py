@@ -17,7 +17,10 @@ Each mode is one DuckDB query ending in an ASOF JOIN per label:
   agree), of (valid_from, written_at, version, features) gives the winner from each
   visibility instant on, and the ASOF JOIN (ts >= visible_at) fetches it. About twice
   the cost of event_time.
-Times are int64 epoch microseconds here.
+Times are int64 epoch microseconds here. List features (list<double>, the `last_n`
+operation) pass through as values: null stays null, [] stays [], and the output column is
+a plain Arrow `list<item>` of the history's element type whatever list flavour came in
+(pyiceberg reads large_list, DuckDB names the child "l").
 """
 
 from __future__ import annotations
@@ -54,6 +57,13 @@ def _as_us(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(column.type):
         return column.cast(pa.timestamp("us", column.type.tz), safe=False).cast(pa.int64())
     return column.cast(pa.int64())
+
+
+def _list_output(history_type: pa.DataType) -> pa.DataType | None:
+    """The Arrow type a list feature leaves the join as; None for non-list features."""
+    if pa.types.is_list(history_type) or pa.types.is_large_list(history_type):
+        return pa.list_(history_type.value_type)
+    return None
 
 
 def point_in_time_join(
@@ -115,4 +125,10 @@ def point_in_time_join(
         con.close()
     if result.num_rows != lab.num_rows:  # ASOF LEFT JOIN keeps each label exactly once
         raise RuntimeError(f"point-in-time join returned {result.num_rows} rows for {lab.num_rows} labels")
-    return result.drop_columns([ROW])
+    result = result.drop_columns([ROW])
+    for name in features:
+        target = _list_output(history.schema.field(name).type)
+        if target is not None:  # != would not do: Arrow's type equality ignores the child's name
+            i = result.schema.get_field_index(name)
+            result = result.set_column(i, name, result[name].cast(target))
+    return result

@@ -20,7 +20,11 @@ DAY = 86_400_000
 V0 = 1_750_000_000_000
 MERCHANTS = ViewSpec(
     name="merchant_stats", version=3, entity_key="merchant_id", source_topic="tx", event_time_field="t",
-    features=(FeatureSpec("n_tx_1d", "count", None, window_ms=DAY, hop_ms=DAY),), ttl_ms=DAY,
+    features=(
+        FeatureSpec("n_tx_1d", "count", None, window_ms=DAY, hop_ms=DAY),
+        FeatureSpec("last_amounts", "last_n", "amount", window_ms=None, params=(("n", 2),)),
+    ),
+    ttl_ms=DAY,
 )
 VIEWS = {v.name: v for v in (USER_TRANSACTIONS, MERCHANTS)}
 
@@ -41,9 +45,11 @@ def keyspace() -> str:
             count = 300 if spec is USER_TRANSACTIONS else 10
             for i in range(count):
                 key = f"{'u' if spec is USER_TRANSACTIONS else 'm'}{i}"
-                features = [float(i), i, float(i), float(i)] if spec is USER_TRANSACTIONS else [i]
+                merchant = [i, [float(i), float(i + 1)] if i % 2 else []]  # Cassandra stores [] as null
+                features = [float(i), i, float(i), float(i)] if spec is USER_TRANSACTIONS else merchant
                 valid_from = V0 + i
-                session.execute(insert, [key, *features, valid_from, valid_from + 7, valid_from * 1000, valid_from * 1000, 0])
+                version = valid_from * 1000
+                session.execute(insert, [key, *features, valid_from, valid_from + 7, version, version, 0])
     finally:
         cluster.shutdown()
     return name
@@ -69,27 +75,31 @@ def test_a_value_exactly_ttl_old_is_served_and_one_ms_older_is_absent(keyspace):
 
 def test_one_request_reads_many_entities_across_views_sync_and_async(keyspace):
     entities = [{"user_id": f"u{i}", "merchant_id": f"m{i % 12}"} for i in range(300)]
-    features = ["user_transactions:*", "merchant_stats:n_tx_1d"]
+    features = ["user_transactions:*", "merchant_stats:n_tx_1d", "merchant_stats:last_amounts"]
     with store(keyspace, V0 + 1000, max_in_flight=16) as s:
         sync = s.get_online_features(entities, features)
         async_ = asyncio.run(s.get_online_features_async(entities, features))
     assert sync.to_dict()["results"] == async_.to_dict()["results"]
     assert [str(r) for r in sync.refs] == [
-        *(f"user_transactions:{f}" for f in USER_TRANSACTIONS.feature_names), "merchant_stats:n_tx_1d",
+        *(f"user_transactions:{f}" for f in USER_TRANSACTIONS.feature_names),
+        "merchant_stats:n_tx_1d", "merchant_stats:last_amounts",
     ]
     for i, result in enumerate(sync):
         assert result.features["user_transactions:count_30d"].value == i
         assert result.features["user_transactions:avg_amount_30d"].value == float(i)
         merchant = i % 12
         assert result.features["merchant_stats:n_tx_1d"].value == (merchant if merchant < 10 else None)
+        last = result.features["merchant_stats:last_amounts"].value
+        assert last == (None if merchant >= 10 else [float(merchant), merchant + 1.0] if merchant % 2 else [])
         assert result.reads["user_transactions"].row.written_at == V0 + i + 7
 
 
 def test_unknown_entities_are_absent_and_unknown_features_are_errors(keyspace):
     with store(keyspace, V0) as s:
         response = s.get_online_features(["nobody", "u5"], ["merchant_stats:*", "user_transactions:count_30d"])
-        assert response[0].values() == {"merchant_stats:n_tx_1d": None, "user_transactions:count_30d": None}
-        assert response[1].values() == {"merchant_stats:n_tx_1d": None, "user_transactions:count_30d": 5}
+        absent = {"merchant_stats:n_tx_1d": None, "merchant_stats:last_amounts": None}
+        assert response[0].values() == {**absent, "user_transactions:count_30d": None}
+        assert response[1].values() == {**absent, "user_transactions:count_30d": 5}
         with pytest.raises(UnknownFeatureError, match="known views: merchant_stats, user_transactions"):
             s.get_online_features(["u5"], ["users:count_30d"])
 

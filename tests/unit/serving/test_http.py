@@ -30,7 +30,8 @@ def ready_app(rows, **kwargs):
 
 def test_features_answer_per_entity_per_feature_with_metadata(rows):
     app, _ = ready_app(rows)
-    status, headers, body = post(app, b'{"entities": ["u1", {"user_id": "nobody"}], "features": ["users:n_tx", "users:avg_amount"]}')
+    body = b'{"entities": ["u1", {"user_id": "nobody"}], "features": ["users:n_tx", "users:avg_amount"]}'
+    status, headers, body = post(app, body)
     assert status == 200 and headers[b"content-type"] == b"application/json"
     data = json_of(body)
     assert data["served_at"] == 1_700_000_000_000

@@ -107,7 +107,8 @@ def test_a_first_value_not_yet_in_cassandra_is_lagged(history):
 def test_a_value_replaced_within_its_own_millisecond_is_lagged_if_it_is_the_stored_update(history):
     cfg, catalog, append = history
     append([("u1", 10.0, 1, T0, T0 + 5), ("u1", 20.0, 2, T0 + 1, T0 + 5)], final=True)  # one burst
-    report = run(cfg, catalog, [served(1, T0, T0 + 5, T0 + 900), served(3, T0, T0 + 5, T0 + 900)], max_write_lag_ms=1000)
+    entries = [served(1, T0, T0 + 5, T0 + 900), served(3, T0, T0 + 5, T0 + 900)]
+    report = run(cfg, catalog, entries, max_write_lag_ms=1000)
     assert (report.total("lagged"), report.total("mismatched")) == (1, 1)
     assert report.tallies["users:n_tx"].max_lag_ms == 895
 

@@ -131,3 +131,64 @@ def test_an_update_without_its_key_fails_the_job_loudly(tmp_path: Path) -> None:
                      CatalogConfig(state_dir=tmp_path), VIEW)
     with pytest.raises(Exception, match="Column 'user_id' is NOT NULL"):
         statements.execute().wait()
+
+
+LIST_VIEW = HistoryTable(
+    "recent_amounts",
+    keys=(Column("user_id", "string"),),
+    features=(Column("last3", "list<double>"), Column("n_events", "long")),
+)
+
+
+@pytest.mark.timeout(240)
+def test_list_features_round_trip_through_flink_iceberg_and_training_sets(tmp_path: Path) -> None:
+    """list<double> values (last_n), typed as the job emits them (Types.LIST(Types.DOUBLE())),
+    come back from pyiceberg and get_historical_features exactly: [] stays [], null stays null."""
+    cfg = CatalogConfig(state_dir=tmp_path / "state")
+    written = [  # (user, last3, n_events, valid_from, written_at, version)
+        ("u1", [3.5, 2.0, -1.25], 3, BASE_MS, BASE_MS, 1),
+        ("u1", [], 0, BASE_MS + HOUR, BASE_MS + HOUR, 2),  # the window emptied
+        ("u2", None, None, BASE_MS, BASE_MS, 1),  # no value at all
+        ("u3", [0.0], 1, BASE_MS + 2 * 24 * HOUR, BASE_MS + 2 * 24 * HOUR, 1),  # another day partition
+        ("u3", [], 0, BASE_MS + 3 * 24 * HOUR, BASE_MS + 3 * 24 * HOUR + HOUR, 2),  # written an hour late
+    ]
+    rows = [
+        update_row(LIST_VIEW, user_id=u, last3=xs, n_events=n, valid_from=vf, written_at=wa, version=v)
+        for u, xs, n, vf, wa, v in written
+    ]
+    env, t_env = _environment(parallelism=2)
+    statements = t_env.create_statement_set()
+    add_history_sink(t_env, statements, env.from_collection(rows, type_info=update_row_type(LIST_VIEW)),
+                     cfg, LIST_VIEW)
+    statements.execute().wait()
+
+    table = load_pyiceberg_catalog(cfg).load_table("skewless.recent_amounts_history")
+    assert HistoryTable.from_iceberg(table) == LIST_VIEW
+    read = table.scan().to_arrow()
+    assert pa.types.is_large_list(read.schema.field("last3").type)
+    ms = {n: pc.divide(read[n].cast(pa.int64()), 1000).to_pylist() for n in ("valid_from", "written_at")}
+    got = sorted(
+        zip(read["user_id"].to_pylist(), read["last3"].to_pylist(), read["n_events"].to_pylist(),
+            ms["valid_from"], ms["written_at"], read["version"].to_pylist()),
+        key=lambda r: (r[0], r[3]),
+    )
+    assert got == written  # [] and null are distinct values in Iceberg
+
+    labels = pd.DataFrame({
+        "user_id": ["u1", "u1", "u2", "u3", "u3", "u3", "nobody"],
+        "timestamp": [BASE_MS, BASE_MS + HOUR, BASE_MS + 5, BASE_MS + 2 * 24 * HOUR,
+                      BASE_MS + 3 * 24 * HOUR, BASE_MS + 3 * 24 * HOUR + HOUR, BASE_MS],
+    })
+    expected = {
+        "event_time": [[3.5, 2.0, -1.25], [], None, [0.0], [], [], None],
+        "known_time": [[3.5, 2.0, -1.25], [], None, [0.0], [0.0], [], None],  # u3's [] not yet written
+    }
+    for as_of, want in expected.items():
+        result = get_historical_features(labels, "recent_amounts", cfg, None, as_of=as_of)
+        assert result.schema.field("last3").type == pa.list_(pa.float64())
+        assert result["last3"].to_pylist() == want
+    # An entity whose value expired has null, not [], offline (the online reader has no row then).
+    expired = get_historical_features(labels.iloc[[1]], "recent_amounts", cfg, ttl=HOUR - 1)
+    assert expired["last3"].to_pylist() == [[]]
+    late = pd.DataFrame({"user_id": ["u1"], "timestamp": [BASE_MS + 2 * HOUR + 1]})
+    assert get_historical_features(late, "recent_amounts", cfg, ttl=HOUR)["last3"].to_pylist() == [None]

@@ -1,0 +1,110 @@
+"""Progress lines for long steps, and the poller that follows a running Flink job.
+
+On a terminal the line redraws in place; in a log (make's output piped to a file) a
+full line is printed every `LOG_EVERY_S` seconds instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.request
+
+LOG_EVERY_S = 30.0
+
+
+class Line:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self._last_log = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def show(self, text: str, force: bool = False) -> None:
+        line = f"{self.label}: {text}  [{_duration(self.elapsed)}]"
+        if self.tty:
+            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+        elif force or self.elapsed - self._last_log >= LOG_EVERY_S:
+            self._last_log = self.elapsed
+            print(line, file=sys.stderr, flush=True)
+
+    def done(self, text: str) -> None:
+        line = f"{self.label}: {text}  [{_duration(self.elapsed)}]"
+        print(f"\r\033[K{line}" if self.tty else line, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class JobWatcher:
+    """Polls the job's REST endpoint (its own port on 127.0.0.1) and reports records read.
+
+    Progress is the source operator's `numRecordsOut`: downstream operators trail it by at
+    most the in-flight buffers and one Python bundle, since backpressure bounds the gap.
+    """
+
+    def __init__(self, rest_port: int, total: int, line: Line, every_s: float = 2.0) -> None:
+        self.base = f"http://127.0.0.1:{rest_port}"
+        self.total = total
+        self.line = line
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "JobWatcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        first_seen: tuple[float, int] | None = None
+        while not self._stop.wait(self.every_s):
+            done = self._records_read()
+            if done is None:
+                self.line.show("starting the job")
+                continue
+            now = time.monotonic()
+            if first_seen is None:
+                first_seen = (now, done)
+            pct = 100 * done / self.total if self.total else 100.0
+            text = f"{done:,}/{self.total:,} events ({pct:.0f}%)"
+            span = now - first_seen[0]
+            if span > 0 and done > first_seen[1]:
+                rate = (done - first_seen[1]) / span
+                text += f", ~{rate:,.0f} ev/s, ETA {_duration((self.total - done) / rate)}"
+            self.line.show(text)
+
+    def _records_read(self) -> int | None:
+        try:
+            jobs = _get(f"{self.base}/jobs/overview")["jobs"]
+            running = [j for j in jobs if j["state"] == "RUNNING"]
+            if not running:
+                return None
+            jid = running[0]["jid"]
+            vertices = _get(f"{self.base}/jobs/{jid}")["vertices"]
+            source = next(v for v in vertices if v["name"].startswith("Source: events"))
+            ids = [m["id"] for m in _get(f"{self.base}/jobs/{jid}/vertices/{source['id']}/metrics")]
+            wanted = sorted({i.split(".", 1)[1] for i in ids if i.endswith(".numRecordsOut") and ".Source__events" in i})
+            if not wanted:
+                return None
+            query = ",".join(wanted)
+            agg = _get(f"{self.base}/jobs/{jid}/vertices/{source['id']}/subtasks/metrics?get={query}&agg=sum")
+            return int(sum(float(m["sum"]) for m in agg))
+        except (OSError, ValueError, KeyError, StopIteration):
+            return None  # not up yet, or already gone: the next poll or the job's end tells
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.load(response)
