@@ -86,13 +86,13 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(source_ddl(path, WATERMARK_DELAY_MS))
     spec = view_spec()
+    columns = ", ".join(f"{f.name} {'BIGINT' if f.value_type == 'long' else 'DOUBLE'}" for f in spec.features)
 
     if variant == "passthrough":
         t_env.execute_sql("CREATE TABLE sink_events (user_id STRING, event_time BIGINT, amount DOUBLE) WITH ('connector' = 'blackhole')")
         started = time.monotonic()
         client = t_env.execute_sql("INSERT INTO sink_events SELECT user_id, event_time, amount FROM events").get_job_client()
     elif variant == "native_over":
-        columns = ", ".join(f"{f.name} {'BIGINT' if f.value_type == 'long' else 'DOUBLE'}" for f in spec.features)
         t_env.execute_sql(f"CREATE TABLE sink_features (user_id STRING, event_time BIGINT, {columns}) WITH ('connector' = 'blackhole')")
         started = time.monotonic()
         client = t_env.execute_sql(NATIVE_OVER_SQL).get_job_client()
@@ -109,7 +109,6 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
             .name(f"tiles {spec.name}")
             .uid(f"{spec.uid}-tiles")
         )
-        columns = ", ".join(f"{f.name} {'BIGINT' if f.value_type == 'long' else 'DOUBLE'}" for f in spec.features)
         t_env.execute_sql(
             f"CREATE TABLE sink_updates (user_id STRING, {columns}, valid_from BIGINT, written_at BIGINT, version BIGINT) "
             "WITH ('connector' = 'blackhole')"
