@@ -87,11 +87,15 @@ def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, lo
 @click.option("--wait-s", default=60.0, show_default=True, type=click.FloatRange(min=0),
               help="how long to wait for the history to commit what was written before each value was served")
 @click.option("--parallelism", type=click.IntRange(min=1), help="the job's parallelism (default: SKEWLESS_PARALLELISM)")
+@click.option("--history-complete", is_flag=True,
+              help="the job writing these views has finished (a bounded run returned): judge every value "
+                   "against the committed history without waiting for proof that it is complete")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="also write the report as JSON here")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--seed", type=int, help="seed of the --sample-live draw")
-def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, parallelism, json_path, fmt, seed) -> None:
+def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, parallelism, history_complete, json_path,
+           fmt, seed) -> None:
     """Check served values against point-in-time ("known_time") values recomputed from Iceberg.
 
     Exit 0: every value proven; 1: a mismatch; 2: no mismatch, but some values could not be
@@ -121,7 +125,7 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
     catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
     report = verify_served(
         entries, views, catalog, max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
-        parallelism=parallelism or settings.parallelism,
+        parallelism=parallelism or settings.parallelism, history_complete=history_complete,
     )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

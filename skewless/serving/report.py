@@ -89,7 +89,8 @@ class VerifyReport:
         elif self.total("unsettled"):
             lines.append(
                 f"{self.total('unsettled')} served values could not be judged: the history had not committed "
-                "the updates written before they were served; run verify again after the job's next checkpoint"
+                "the updates written before they were served; run verify again after the job's next checkpoint, "
+                "or pass --history-complete if the job has finished"
             )
         lines.append("OK: every served value equals the known-time history" if self.ok else "FAILED")
         return "\n".join(lines)

@@ -2,13 +2,19 @@
 written at or before served_at (Iceberg commits per checkpoint, so it lags the stream).
 
 A record is settled by any of:
-- the history's latest snapshot is a bounded job's final commit (summary
-  `flink.max-committed-checkpoint-id` = Long.MAX_VALUE): no job is writing any more;
 - the history holds an update of that entity with written_at > served_at: one aggregator
   subtask emits all of a key's updates in written_at order, channels are FIFO and the
   committer commits checkpoints in order, so every earlier update of the key is in;
 - with a job of parallelism 1, an update of any entity with written_at > served_at, by the
-  same argument over the single subtask.
+  same argument over the single subtask;
+- the latest snapshot carries the committer's end-of-input marker
+  (`flink.max-committed-checkpoint-id` = Long.MAX_VALUE): the job has finished. A bounded
+  job may as well commit its tail at a last ordinary checkpoint (both were seen here), so
+  the end of a job is not always visible in the table: the caller says so instead
+  (`history_complete`).
+A value served after an entity's (and, at parallelism 1, every entity's) last update stays
+unsettled on a running job until the next update is committed; tile expiries emit updates
+at every hop boundary, so that is at most about a hop plus a checkpoint away.
 """
 
 from __future__ import annotations

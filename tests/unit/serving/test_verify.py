@@ -154,6 +154,14 @@ def test_values_are_judged_only_once_the_history_holds_what_preceded_them(histor
     assert run(cfg, catalog, [entry], parallelism=2).total("matched") == 1
 
 
+def test_a_caller_who_knows_the_job_finished_needs_no_proof(history):
+    cfg, catalog, append = history
+    append([("u1", 10.0, 1, T0, T0 + 5)])  # the tail committed at an ordinary checkpoint
+    entry = served(1, T0, T0 + 5, T0 + 100)
+    assert run(cfg, catalog, [entry]).total("unsettled") == 1
+    assert run(cfg, catalog, [entry], history_complete=True).total("matched") == 1
+
+
 def test_waiting_rereads_the_history_until_it_settles(history):
     cfg, catalog, append = history
     append([("u1", 10.0, 1, T0, T0 + 5)])
