@@ -121,38 +121,23 @@ class TiledWindows:
     # -- window math ------------------------------------------------------------------
 
     def value_at(self, position: Position, t: int) -> Values:
-        return tuple(self._feature_value(position, i, t) for i in range(len(self.ops)))
-
-    def _feature_value(self, position: Position, i: int, t: int) -> Any:
-        op = self.ops[i]
-        tiles = position.tiles[i]
-        hop = self._hops[i]
-        newest = 0 if hop is None else t // hop
-        oldest = newest - self._ntiles[i] + 1
-        cached = position.merged[i]
-        if cached is not None and cached[0] == oldest and cached[1] == newest - 1:
-            prefix = cached[2]
-        else:
-            prefix = op.init()
-            for k in sorted(tiles):
-                if oldest <= k < newest:
-                    prefix = op.merge(prefix, tiles[k])
-            position.merged[i] = (oldest, newest - 1, prefix)
-        newest_tile = tiles.get(newest)
-        return op.result(prefix if newest_tile is None else op.merge(prefix, newest_tile))
-
-    def _values_after(self, position: Position, previous: int | None, t: int, event: bool) -> Values:
-        """Values at `t`. A feature keeps its previous value when no event landed at `t` and
-        its window still spans the same tiles: nothing it covers can have changed."""
-        last = position.last_values
-        if event or last is None or previous is None:
-            return self.value_at(position, t)
         out = []
-        for i, hop in enumerate(self._hops):
-            if hop is None or previous // hop == t // hop:
-                out.append(last[i])
+        for i, op in enumerate(self.ops):
+            tiles = position.tiles[i]
+            hop = self._hops[i]
+            newest = 0 if hop is None else t // hop
+            oldest = newest - self._ntiles[i] + 1
+            cached = position.merged[i]
+            if cached is not None and cached[0] == oldest and cached[1] == newest - 1:
+                prefix = cached[2]
             else:
-                out.append(self._feature_value(position, i, t))
+                prefix = op.init()
+                for k in sorted(tiles):
+                    if oldest <= k < newest:
+                        prefix = op.merge(prefix, tiles[k])
+                position.merged[i] = (oldest, newest - 1, prefix)
+            newest_tile = tiles.get(newest)
+            out.append(op.result(prefix if newest_tile is None else op.merge(prefix, newest_tile)))
         return tuple(out)
 
     def _next_expiry(self, position: Position, after: int) -> int | None:
@@ -186,14 +171,11 @@ class TiledWindows:
             if not candidates or min(candidates) > until:
                 return changes
             instant = min(candidates)
-            event = False
             while i < len(events) and events[i][0] == instant:
                 self._add(position, instant, events[i][1])
                 i += 1
-                event = True
-            previous = position.last_instant
             position.last_instant = instant
-            values = self._values_after(position, previous, instant, event)
+            values = self.value_at(position, instant)
             if values != position.last_values:
                 position.last_values = values
                 changes.append((instant, values))
