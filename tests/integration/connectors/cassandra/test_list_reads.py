@@ -14,9 +14,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from connectors.cassandra.config import CassandraSinkConfig
 from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig
 from connectors.cassandra.schema import create_view_table
-from connectors.cassandra.session import connect_cluster
 from connectors.cassandra.sink import cassandra_sink
-from skewless.settings import load_settings
 
 COLUMNS = [("user_id", "text"), ("last3", "list<double>"), ("avg", "double"),
            ("valid_from", "timestamp"), ("version", "bigint")]
@@ -26,18 +24,6 @@ ROW_TYPE = Types.ROW_NAMED(list(NAMES), [Types.STRING(), Types.LIST(Types.DOUBLE
                                          Types.LONG(), Types.LONG()])
 TABLE = "recent_v1"
 T = 1_700_000_000_000
-
-
-@pytest.fixture(scope="module")
-def hosts() -> str:
-    return load_settings().cassandra_hosts
-
-
-@pytest.fixture(scope="module")
-def session(hosts: str) -> Iterator[object]:
-    cluster = connect_cluster(hosts)
-    yield cluster.connect()
-    cluster.shutdown()
 
 
 @pytest.fixture

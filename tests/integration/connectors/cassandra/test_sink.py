@@ -20,10 +20,8 @@ from pyflink.java_gateway import get_gateway
 from connectors.cassandra.config import CassandraSinkConfig
 from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig
 from connectors.cassandra.schema import create_view_table
-from connectors.cassandra.session import connect_cluster
 from connectors.cassandra.sink import cassandra_sink
 from connectors.cassandra.ttl import is_live
-from skewless.settings import load_settings
 
 COLUMNS = [
     ("user_id", "text"),
@@ -40,18 +38,6 @@ TABLE = "scores_v1"
 def update(user: str, score: float | None, count: int, valid_from: int) -> Row:
     # The job's versions: microseconds of valid_from, deterministic, so replays carry the same one.
     return Row(user, score, count, valid_from, valid_from * 1000)
-
-
-@pytest.fixture(scope="module")
-def hosts() -> str:
-    return load_settings().cassandra_hosts
-
-
-@pytest.fixture(scope="module")
-def session(hosts: str) -> Iterator[object]:
-    cluster = connect_cluster(hosts)
-    yield cluster.connect()
-    cluster.shutdown()
 
 
 @pytest.fixture
