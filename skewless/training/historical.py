@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,8 +20,16 @@ from skewless.training.pit import AS_OF_MODES, AsOf, point_in_time_join
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.expressions import BooleanExpression
-    from pyiceberg.table import Table
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import FileScanTask, Table
 
+Progress = Callable[[int, int], None]
+
+# Labels joined at a time by default. A chunk's memory is about its labels plus the
+# history of their entities (within the TTL look-back) and DuckDB's sorted copy of it;
+# 250k labels of a view with 100 updates per entity and three double features peak near
+# ... MB (bench/training.py).
+DEFAULT_CHUNK_ROWS = 250_000
 # Up to this many distinct entities, the scan filters on them (In); beyond, on time only.
 MAX_KEYS_IN_FILTER = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -84,6 +95,85 @@ def _load(view: str | HistoryTable, cfg: CatalogConfig, catalog: Catalog | None)
     return table, stored
 
 
+def _chunk_filter(label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
+    """`_row_filter` plus each key column's [min, max] over the chunk: labels sorted by key
+    make that a narrow range, which prunes files and row groups by their statistics."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+    expr = _row_filter(label_keys, ts_us, ttl_us, as_of)
+    for name in label_keys.column_names:
+        lo, hi = (v.as_py() for v in pc.min_max(label_keys[name]).values())
+        expr = And(expr, And(GreaterThanOrEqual(name, lo), LessThanOrEqual(name, hi)))
+    return expr
+
+
+def _read(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
+    """The rows of `tasks` matching expr: files whose column bounds exclude it are skipped,
+    then pyiceberg's Arrow reader prunes row groups by their statistics and filters rows."""
+    from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
+    from pyiceberg.io.pyarrow import ArrowScan
+
+    may_match = _InclusiveMetricsEvaluator(table.schema(), expr).eval
+    chosen = [task for task in tasks if may_match(task.file)]
+    return ArrowScan(table.metadata, table.io, projection, expr).to_table(chosen)
+
+
+def _features(
+    table: Table,
+    history: HistoryTable,
+    label_keys: pa.Table,
+    ts_us: pa.ChunkedArray,
+    ttl_us: int | None,
+    as_of: AsOf,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> pa.Table:
+    """The feature columns, row for row with the labels, joined chunk_rows labels at a time."""
+    n = label_keys.num_rows
+    fields = (*history.key_names, *history.feature_names, *META_COLUMNS)
+
+    def join(keys: pa.Table, ts: pa.ChunkedArray, rows: pa.Table) -> pa.Table:
+        return point_in_time_join(keys, ts, rows, history.key_names, history.feature_names, ttl_us, as_of)
+
+    if n == 0:
+        return join(label_keys, ts_us, table.schema().as_arrow().empty_table())
+    scan = table.scan(row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of), selected_fields=fields)
+    if n <= chunk_rows:  # one chunk: labels in their own order, no sort, no reordering
+        out = join(label_keys, ts_us, scan.to_arrow())
+        if progress is not None:
+            progress(n, n)
+        return out
+
+    # Several chunks: labels sorted by entity key, so each chunk needs the history of a
+    # narrow key range only (one entity's labels may straddle two chunks: both read it).
+    tasks = list(scan.plan_files())
+    projection = scan.projection()
+    order = pc.sort_indices(label_keys, sort_keys=[(k, "ascending") for k in label_keys.column_names])
+
+    def read(start: int) -> tuple[pa.Table, pa.ChunkedArray, pa.Table]:
+        rows_of = order.slice(start, chunk_rows)
+        keys, ts = label_keys.take(rows_of), ts_us.take(rows_of)
+        return keys, ts, _read(table, projection, tasks, _chunk_filter(keys, ts, ttl_us, as_of))
+
+    # The next chunk's history is read while DuckDB joins this one (both release the GIL),
+    # so at most two chunks' history are in memory at once.
+    parts = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-scan") as reader:
+        ahead = reader.submit(read, 0)
+        for start in range(0, n, chunk_rows):
+            keys, ts, rows = ahead.result()
+            if start + chunk_rows < n:
+                ahead = reader.submit(read, start + chunk_rows)
+            parts.append(join(keys, ts, rows))
+            del keys, ts, rows
+            if progress is not None:
+                progress(min(n, start + chunk_rows), n)
+    by_key = pa.concat_tables(parts)
+    back = np.empty(n, dtype=np.int64)  # label row i sits at back[i] in key order
+    back[order.to_numpy()] = np.arange(n, dtype=np.int64)
+    return by_key.take(back)
+
+
 def get_historical_features(
     labels: Any,
     view: str | HistoryTable,
@@ -93,6 +183,8 @@ def get_historical_features(
     *,
     timestamp_column: str = "timestamp",
     catalog: Catalog | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
 ) -> pa.Table:
     """The labels, unchanged and in their order, with the view's features at each label's time.
 
@@ -104,9 +196,16 @@ def get_historical_features(
     as_of: "event_time" sees every update with valid_from <= ts, including corrections
       written later ("as it happened"); "known_time" sees only updates with
       written_at <= ts too ("as it was known").
+    chunk_rows: labels joined at a time. More labels than this are sorted by entity key
+      and joined chunk by chunk, each chunk reading only its key range's history (within
+      the TTL look-back), so the history is never in memory whole; the result is the
+      same, in the labels' order.
+    progress: called as progress(labels_done, labels_total) after each chunk.
     """
     if as_of not in AS_OF_MODES:
         raise TrainingSetError(f"as_of must be one of {AS_OF_MODES}, got {as_of!r}")
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows <= 0:
+        raise TrainingSetError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     ttl_us = ttl_to_us(ttl)
     table_in = to_arrow(labels)
     table, history = _load(view, catalog_cfg, catalog)  # IcebergError when the catalog fails
@@ -120,17 +219,7 @@ def get_historical_features(
     arrow_schema = table.schema().as_arrow()
     label_keys = check_keys(table_in, {k: arrow_schema.field(k).type for k in history.key_names})
 
-    if table_in.num_rows:
-        scan = table.scan(
-            row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of),
-            selected_fields=(*history.key_names, *history.feature_names, *META_COLUMNS),
-        )
-        rows = scan.to_arrow()
-    else:
-        rows = arrow_schema.empty_table()
-    features = point_in_time_join(
-        label_keys, ts_us, rows, history.key_names, history.feature_names, ttl_us, as_of
-    )
+    features = _features(table, history, label_keys, ts_us, ttl_us, as_of, chunk_rows, progress)
     out = table_in
     for name in history.feature_names:
         out = out.append_column(name, features[name])

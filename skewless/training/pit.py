@@ -87,33 +87,36 @@ def point_in_time_join(
     for name in ("valid_from", "written_at", "version"):
         hist = hist.append_column(f"__{name}", _as_us(history[name]))
 
-    best = ", ".join(["vf := __valid_from"] + [f"f{i} := {_q(f)}" for i, f in enumerate(features)])
     by_key = ", ".join(_q(k) for k in keys)
+    on_keys = " AND ".join(f"lab.{_q(k)} = win.{_q(k)}" for k in keys)
     if as_of == "event_time":
+        # The matched row itself carries the answer: no struct per history row to build.
         never = 2**63 - 1
-        order = "row(__valid_from, __written_at, __version)"
-        win = f"SELECT {by_key}, {order} AS visible_at, struct_pack({best}) AS best FROM hist"
+        cols = ", ".join(_q(f) for f in features)
+        win = f"SELECT {by_key}, {cols}, __valid_from AS __vf, row(__valid_from, __written_at, __version) AS __visible_at FROM hist"
         probe = f"row(lab.{TS}, {never}, {never})"
+        matched, vf, value = "win.__vf IS NOT NULL", "win.__vf", lambda i, f: f"win.{_q(f)}"
     else:
-        tail = best.removeprefix("vf := __valid_from")
-        ranked = f"vf := __valid_from, wa := __written_at, ver := __version{tail}"
+        best = ", ".join(
+            ["vf := __valid_from, wa := __written_at, ver := __version"]
+            + [f"f{i} := {_q(f)}" for i, f in enumerate(features)]
+        )
         visible = "greatest(__valid_from, __written_at)"
-        win = f"""SELECT {by_key}, {visible} AS visible_at,
-                         max(struct_pack({ranked})) OVER (
+        win = f"""SELECT {by_key}, {visible} AS __visible_at,
+                         max(struct_pack({best})) OVER (
                              PARTITION BY {by_key} ORDER BY {visible}
-                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS best
+                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __best
                   FROM hist"""
         probe = f"lab.{TS}"
-    on_keys = " AND ".join(f"lab.{_q(k)} = win.{_q(k)}" for k in keys)
-    fresh = "TRUE" if ttl_us is None else f"lab.{TS} - win.best.vf <= {int(ttl_us)}"
+        matched, vf, value = "win.__best IS NOT NULL", "win.__best.vf", lambda i, f: f"win.__best.f{i}"
+    fresh = "TRUE" if ttl_us is None else f"lab.{TS} - {vf} <= {int(ttl_us)}"
     outputs = "".join(
-        f", CASE WHEN win.best IS NOT NULL AND {fresh} THEN win.best.f{i} END AS {_q(f)}"
-        for i, f in enumerate(features)
+        f", CASE WHEN {matched} AND {fresh} THEN {value(i, f)} END AS {_q(f)}" for i, f in enumerate(features)
     )
     sql = f"""
         WITH win AS ({win})
         SELECT lab.{ROW}{outputs}
-        FROM lab ASOF LEFT JOIN win ON {on_keys} AND {probe} >= win.visible_at
+        FROM lab ASOF LEFT JOIN win ON {on_keys} AND {probe} >= win.__visible_at
         ORDER BY lab.{ROW}
     """
     con = _connection()
