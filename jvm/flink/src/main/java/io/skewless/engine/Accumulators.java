@@ -1,0 +1,36 @@
+package io.skewless.engine;
+
+/** Reads back any accumulator by its tag byte. */
+final class Accumulators {
+    private Accumulators() {}
+
+    static Accumulator read(ByteReader in) {
+        int tag = in.readByte();
+        switch (tag) {
+            case Count.TAG:
+                return Count.Acc.read(in);
+            case Sum.TAG:
+                return Sum.Acc.read(in);
+            case Avg.TAG:
+                return Avg.Acc.read(in);
+            case Extreme.TAG:
+                return Extreme.read(in);
+            case Moments.TAG:
+                return Moments.read(in);
+            case Stamped.TAG:
+                return Stamped.read(in);
+            case LastN.TAG:
+                return LastN.Acc.read(in);
+            case CountDistinct.TAG:
+                return CountDistinct.Acc.read(in);
+            case ApproxCountDistinct.SPARSE_TAG:
+                return ApproxCountDistinct.Sparse.read(in);
+            case ApproxCountDistinct.DENSE_TAG:
+                return ApproxCountDistinct.Dense.read(in);
+            case ApproxPercentile.TAG:
+                return ApproxPercentile.Acc.read(in);
+            default:
+                throw new IllegalArgumentException("corrupt engine state: unknown accumulator tag " + tag);
+        }
+    }
+}
