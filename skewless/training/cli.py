@@ -7,7 +7,9 @@ environment variables.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import HistoryTable, history_identifier
 from skewless.errors import SkewlessError
 from skewless.training.errors import TrainingSetError
-from skewless.training.historical import get_historical_features
+from skewless.training.historical import DEFAULT_CHUNK_ROWS, iter_historical_features
 from skewless.training.pit import AS_OF_MODES
+from skewless.training.progress import ProgressBar
 
 _TTL = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1}
@@ -56,13 +59,32 @@ def _check_out(path: Path) -> None:
         raise TrainingSetError(f"output file {path} must end in .parquet or .csv")
 
 
-def write_table(table: pa.Table, path: Path) -> None:
+def write_tables(tables: Iterator[pa.Table], path: Path) -> int:
+    """Write consecutive tables of one schema to a .parquet or .csv file; return the row count.
+
+    The file appears complete or not at all: rows go to a temporary file beside it first."""
     _check_out(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        pq.write_table(table, path)
-    else:
-        pacsv.write_csv(table, path)
+    partial = path.with_name(path.name + ".partial")
+    writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+    rows = 0
+    try:
+        for table in tables:
+            if writer is None:
+                parquet = path.suffix.lower() == ".parquet"
+                writer = pq.ParquetWriter(partial, table.schema) if parquet else pacsv.CSVWriter(partial, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+        if writer is None:  # iter_historical_features yields at least one table, even empty
+            raise TrainingSetError(f"no rows to write to {path}")
+        writer.close()
+        writer = None
+        os.replace(partial, path)
+        return rows
+    finally:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
 
 
 def _catalog_config(ctx: click.Context, state_dir: str | None, uri: str | None, warehouse: str | None) -> CatalogConfig:
@@ -87,6 +109,10 @@ def _catalog_config(ctx: click.Context, state_dir: str | None, uri: str | None, 
 @click.option("--as-of", "as_of", type=click.Choice(AS_OF_MODES), default="event_time", show_default=True,
               help="event_time: as it happened; known_time: only what was written by each label's time.")
 @click.option("--timestamp-column", default="timestamp", show_default=True)
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=DEFAULT_CHUNK_ROWS, show_default=True,
+              help="Labels joined at a time: memory grows with it (about this many labels plus their "
+                   "entities' history), speed barely does.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @click.option("--state-dir", envvar="SKEWLESS_STATE_DIR", help="Holds the default SQLite catalog.")
 @click.option("--catalog-uri", envvar="SKEWLESS_ICEBERG_URI", help="sqlite:////abs/path.db or postgresql://...")
 @click.option("--warehouse", envvar="SKEWLESS_ICEBERG_WAREHOUSE", help="Warehouse URI, e.g. file:///abs/dir.")
@@ -99,6 +125,8 @@ def training_set(
     ttl: str,
     as_of: str,
     timestamp_column: str,
+    chunk_rows: int,
+    quiet: bool,
     state_dir: str | None,
     catalog_uri: str | None,
     warehouse: str | None,
@@ -121,15 +149,21 @@ def training_set(
         history = HistoryTable.from_iceberg(table)
         arrow_schema = table.schema().as_arrow()
         labels = read_labels(labels_path, {k: arrow_schema.field(k).type for k in history.key_names})
-        result = get_historical_features(
+        bar = ProgressBar("training set: labels joined", enabled=False if quiet else None)
+        bar(0, labels.num_rows)
+        batches = iter_historical_features(
             labels, history, cfg, ttl_value, as_of,  # type: ignore[arg-type]
-            timestamp_column=timestamp_column, catalog=catalog,
+            timestamp_column=timestamp_column, catalog=catalog, chunk_rows=chunk_rows, progress=bar,
         )
+        with bar:  # the rows come after the last chunk is joined
+            if out_path is None:
+                head = next(batches).slice(0, 20)
+            else:
+                rows = write_tables(batches, out_path)
         if out_path is None:
-            click.echo(result.slice(0, 20).to_pandas().to_string(index=False))
-            click.echo(f"({result.num_rows} rows; pass --out FILE to save them)")
+            click.echo(head.to_pandas().to_string(index=False))
+            click.echo(f"({labels.num_rows} rows; pass --out FILE to save them)")
         else:
-            write_table(result, out_path)
-            click.echo(f"wrote {result.num_rows} rows to {out_path}")
+            click.echo(f"wrote {rows} rows to {out_path}")
     except SkewlessError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -127,8 +127,9 @@ def _features(
     as_of: AsOf,
     chunk_rows: int,
     progress: Progress | None,
-) -> pa.Table:
-    """The feature columns, row for row with the labels, joined chunk_rows labels at a time."""
+) -> Callable[[int, int], pa.Table]:
+    """Join chunk_rows labels at a time; return `rows(start, stop)`, the feature columns of
+    label rows [start, stop) in label order."""
     n = label_keys.num_rows
     fields = (*history.key_names, *history.feature_names, *META_COLUMNS)
 
@@ -136,13 +137,14 @@ def _features(
         return point_in_time_join(keys, ts, rows, history.key_names, history.feature_names, ttl_us, as_of)
 
     if n == 0:
-        return join(label_keys, ts_us, table.schema().as_arrow().empty_table())
+        empty = join(label_keys, ts_us, table.schema().as_arrow().empty_table())
+        return lambda start, stop: empty
     scan = table.scan(row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of), selected_fields=fields)
     if n <= chunk_rows:  # one chunk: labels in their own order, no sort, no reordering
         out = join(label_keys, ts_us, scan.to_arrow())
         if progress is not None:
             progress(n, n)
-        return out
+        return lambda start, stop: out.slice(start, stop - start)
 
     # Several chunks: labels sorted by entity key, so each chunk needs the history of a
     # narrow key range only (one entity's labels may straddle two chunks: both read it).
@@ -171,7 +173,45 @@ def _features(
     by_key = pa.concat_tables(parts)
     back = np.empty(n, dtype=np.int64)  # label row i sits at back[i] in key order
     back[order.to_numpy()] = np.arange(n, dtype=np.int64)
-    return by_key.take(back)
+    return lambda start, stop: by_key.take(back[start:stop])
+
+
+def _prepared(
+    labels: Any,
+    view: str | HistoryTable,
+    catalog_cfg: CatalogConfig,
+    ttl: timedelta | int | None,
+    as_of: AsOf,
+    timestamp_column: str,
+    catalog: Catalog | None,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> tuple[pa.Table, list[str], Callable[[int, int], pa.Table]]:
+    """Validate, join, and return (labels as Arrow, feature names, rows(start, stop))."""
+    if as_of not in AS_OF_MODES:
+        raise TrainingSetError(f"as_of must be one of {AS_OF_MODES}, got {as_of!r}")
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows <= 0:
+        raise TrainingSetError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    ttl_us = ttl_to_us(ttl)
+    table_in = to_arrow(labels)
+    table, history = _load(view, catalog_cfg, catalog)  # IcebergError when the catalog fails
+
+    clash = sorted(set(history.feature_names) & set(table_in.column_names))
+    if clash:
+        raise TrainingSetError(
+            f"labels already have columns {clash} named like features of view {history.view}; rename them"
+        )
+    ts_us = label_times_us(table_in, timestamp_column)
+    arrow_schema = table.schema().as_arrow()
+    label_keys = check_keys(table_in, {k: arrow_schema.field(k).type for k in history.key_names})
+    rows = _features(table, history, label_keys, ts_us, ttl_us, as_of, chunk_rows, progress)
+    return table_in, history.feature_names, rows
+
+
+def _with_features(labels: pa.Table, names: list[str], features: pa.Table) -> pa.Table:
+    for name in names:
+        labels = labels.append_column(name, features[name])
+    return labels
 
 
 def get_historical_features(
@@ -202,25 +242,34 @@ def get_historical_features(
       same, in the labels' order.
     progress: called as progress(labels_done, labels_total) after each chunk.
     """
-    if as_of not in AS_OF_MODES:
-        raise TrainingSetError(f"as_of must be one of {AS_OF_MODES}, got {as_of!r}")
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows <= 0:
-        raise TrainingSetError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-    ttl_us = ttl_to_us(ttl)
-    table_in = to_arrow(labels)
-    table, history = _load(view, catalog_cfg, catalog)  # IcebergError when the catalog fails
+    table_in, names, rows = _prepared(
+        labels, view, catalog_cfg, ttl, as_of, timestamp_column, catalog, chunk_rows, progress
+    )
+    return _with_features(table_in, names, rows(0, table_in.num_rows))
 
-    clash = sorted(set(history.feature_names) & set(table_in.column_names))
-    if clash:
-        raise TrainingSetError(
-            f"labels already have columns {clash} named like features of view {history.view}; rename them"
-        )
-    ts_us = label_times_us(table_in, timestamp_column)
-    arrow_schema = table.schema().as_arrow()
-    label_keys = check_keys(table_in, {k: arrow_schema.field(k).type for k in history.key_names})
 
-    features = _features(table, history, label_keys, ts_us, ttl_us, as_of, chunk_rows, progress)
-    out = table_in
-    for name in history.feature_names:
-        out = out.append_column(name, features[name])
-    return out
+def iter_historical_features(
+    labels: Any,
+    view: str | HistoryTable,
+    catalog_cfg: CatalogConfig,
+    ttl: timedelta | int | None,
+    as_of: AsOf = "event_time",
+    *,
+    timestamp_column: str = "timestamp",
+    catalog: Catalog | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+    batch_rows: int = 100_000,
+) -> Iterator[pa.Table]:
+    """get_historical_features' rows as consecutive tables of up to batch_rows rows, in
+    label order (one empty table for no labels), for writing to a file without building
+    the whole result first.
+
+    Every chunk is joined (and the labels validated) before the first table is yielded;
+    what is held until the end is the feature columns, not the history."""
+    table_in, names, rows = _prepared(
+        labels, view, catalog_cfg, ttl, as_of, timestamp_column, catalog, chunk_rows, progress
+    )
+    for start in range(0, max(1, table_in.num_rows), batch_rows):
+        stop = min(table_in.num_rows, start + batch_rows)
+        yield _with_features(table_in.slice(start, stop - start), names, rows(start, stop))

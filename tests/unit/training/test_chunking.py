@@ -1,0 +1,163 @@
+"""get_historical_features joining labels chunk by chunk, against the oracle and against
+the one-chunk result: chunk boundaries, keys and TTL look-backs straddling them, chunks
+without history, both as_of modes, and the labels' order."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+import pytest
+
+from connectors.iceberg.history import Column, HistoryTable
+from skewless.training import TrainingSetError, get_historical_features, historical
+from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
+
+HOUR = 3_600_000
+FEATURES = ("avg_amount", "n_events")
+
+
+def features_of(result: pa.Table) -> list:
+    rows = result.select(list(FEATURES)).to_pylist()
+    return [None if r["n_events"] is None else (r["avg_amount"], r["n_events"]) for r in rows]
+
+
+def labels_table(keys: list, times: list[int]) -> pa.Table:
+    return pa.table({"user_id": keys, "timestamp": pa.array(times, pa.int64()), "row": range(len(keys))})
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[pa.Table]:
+    """The history rows each chunk read, in chunk order."""
+    seen: list[pa.Table] = []
+    real = historical._read
+
+    def spy(*args):
+        rows = real(*args)
+        seen.append(rows)
+        return rows
+
+    monkeypatch.setattr(historical, "_read", spy)
+    return seen
+
+
+@pytest.mark.parametrize("as_of", ["event_time", "known_time"])
+@pytest.mark.parametrize("chunk_rows", [1, 7, 64])
+def test_chunked_matches_oracle_and_one_chunk(write_history, catalog_cfg, as_of: str, chunk_rows: int) -> None:
+    rng = random.Random(chunk_rows * 10 + len(as_of))
+    keys = [f"u{i}" for i in range(6)]
+    span = 3 * 24 * HOUR
+    history = random_history(rng, keys, 150, span_ms=span)
+    write_history(history, batches=3)
+    ttl_ms = 6 * HOUR
+    times = random_label_times(rng, history, ttl_ms, 90, span_ms=span)
+    label_keys = [rng.choice([*keys, "never_seen"]) for _ in times]
+    labels = labels_table(label_keys, times)
+
+    chunked = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=chunk_rows)
+    whole = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=10_000)
+
+    assert chunked.equals(whole)
+    assert chunked.select(labels.column_names).equals(labels)
+    assert features_of(chunked) == [oracle(history, k, t, ttl_ms, as_of) for k, t in zip(label_keys, times)]
+
+
+def test_each_chunk_reads_only_its_key_range(write_history, catalog_cfg, reads) -> None:
+    keys = [f"u{i}" for i in range(8)]
+    write_history([Update(k, BASE_MS + h * HOUR, BASE_MS + h * HOUR, h, (float(h), h)) for k in keys for h in range(5)])
+    # Shuffled labels, two per key: chunks of 4 labels cover two keys each once sorted.
+    label_keys = [k for k in keys for _ in range(2)]
+    random.Random(3).shuffle(label_keys)
+    labels = labels_table(label_keys, [BASE_MS + 10 * HOUR] * len(label_keys))
+
+    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=4)
+
+    assert [sorted(set(r["user_id"].to_pylist())) for r in reads] == [keys[i : i + 2] for i in range(0, 8, 2)]
+    assert all(r.num_rows == 10 for r in reads)  # 2 keys x 5 updates: never the whole history
+    assert features_of(result) == [(4.0, 4)] * len(label_keys)
+
+
+def test_a_key_split_across_chunks_with_the_ttl_look_back_crossing_the_boundary(
+    write_history, catalog_cfg, reads
+) -> None:
+    write_history([
+        Update("a", BASE_MS, BASE_MS, 1, (1.0, 1)),
+        Update("a", BASE_MS + 10 * HOUR, BASE_MS + 10 * HOUR, 2, (2.0, 2)),
+        Update("b", BASE_MS, BASE_MS, 3, (3.0, 3)),
+    ])
+    ttl_ms = 2 * HOUR
+    # Sorted by key, the chunks of 2 are [a, a] [a, a] [a, b]: a's labels span three chunks,
+    # and the later chunks' labels need updates written long before their own times' range.
+    times = [BASE_MS + 10 * HOUR + ttl_ms, BASE_MS + ttl_ms, BASE_MS + ttl_ms + 1, BASE_MS + 11 * HOUR,
+             BASE_MS + 10 * HOUR - 1, BASE_MS + HOUR]
+    label_keys = ["a", "a", "a", "a", "a", "b"]
+    labels = labels_table(label_keys, times)
+
+    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, chunk_rows=2)
+
+    assert len(reads) == 3
+    assert features_of(result) == [(2.0, 2), (1.0, 1), None, (2.0, 2), None, (3.0, 3)]
+
+
+def test_chunks_without_any_history(write_history, catalog_cfg, reads) -> None:
+    write_history([Update("m", BASE_MS, BASE_MS, 1, (1.0, 1))])
+    label_keys = ["a", "b", "m", "z", "y", "c"]  # sorted: [a b] [c m] [y z]
+    labels = labels_table(label_keys, [BASE_MS + HOUR] * 6)
+
+    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=2)
+
+    assert [r.num_rows for r in reads] == [0, 1, 0]
+    assert features_of(result) == [None, None, (1.0, 1), None, None, None]
+    assert result.schema.field("avg_amount").type == pa.float64()
+    assert result.schema.field("n_events").type == pa.int64()
+
+
+def test_labels_outside_every_chunk_time_range_and_empty_history(write_history, catalog_cfg) -> None:
+    write_history([])
+    labels = labels_table(["a", "b", "c"], [BASE_MS] * 3)
+    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=HOUR, chunk_rows=1)
+    assert features_of(result) == [None, None, None]
+    assert result.num_rows == 3
+
+
+def test_composite_integer_keys_and_list_features_in_chunks(write_history, catalog_cfg) -> None:
+    view = HistoryTable("orders", keys=(Column("shop", "long"), Column("sku", "string")),
+                        features=(Column("last", "list<double>"), Column("n_events", "long")))
+    history = [
+        Update((1, "x"), BASE_MS, BASE_MS, 1, ([1.0, None], 1)),
+        Update((2, "x"), BASE_MS, BASE_MS, 2, ([], 2)),
+        Update((1, "y"), BASE_MS, BASE_MS, 3, (None, 3)),
+        Update((1, "x"), BASE_MS + HOUR, BASE_MS + HOUR, 4, ([4.0], 4)),
+    ]
+    write_history(history, history=view)
+    pairs = [(2, "x"), (1, "y"), (1, "x"), (3, "x"), (1, "x"), (2, "y")]
+    times = [BASE_MS, BASE_MS, BASE_MS, BASE_MS, BASE_MS + HOUR, BASE_MS]
+    labels = pa.table({"shop": pa.array([p[0] for p in pairs], pa.int32()), "sku": [p[1] for p in pairs],
+                       "timestamp": times})
+
+    chunked = get_historical_features(labels, "orders", catalog_cfg, ttl=None, chunk_rows=2)
+    whole = get_historical_features(labels, "orders", catalog_cfg, ttl=None)
+
+    assert chunked.equals(whole)
+    assert chunked.schema.field("last").type == pa.list_(pa.float64())
+    assert chunked.column("last").to_pylist() == [[], None, [1.0, None], None, [4.0], None]
+    assert chunked.column("n_events").to_pylist() == [2, 3, 1, None, 4, None]
+
+
+def test_progress_counts_labels_chunk_by_chunk(write_history, catalog_cfg) -> None:
+    write_history([Update("a", BASE_MS, BASE_MS, 1, (1.0, 1))])
+    labels = labels_table(["a"] * 7, [BASE_MS] * 7)
+    calls: list[tuple[int, int]] = []
+    get_historical_features(labels, "user_stats", catalog_cfg, None, chunk_rows=3,
+                            progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(3, 7), (6, 7), (7, 7)]
+    calls.clear()
+    get_historical_features(labels, "user_stats", catalog_cfg, None, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(7, 7)]
+
+
+@pytest.mark.parametrize("chunk_rows", [0, -1, 2.5, True])
+def test_chunk_rows_must_be_a_positive_integer(write_history, catalog_cfg, chunk_rows) -> None:
+    write_history([])
+    with pytest.raises(TrainingSetError, match="chunk_rows must be a positive integer"):
+        get_historical_features(labels_table(["a"], [BASE_MS]), "user_stats", catalog_cfg, None, chunk_rows=chunk_rows)

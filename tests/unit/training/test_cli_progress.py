@@ -1,0 +1,82 @@
+"""`skewless training-set` with chunks, its streamed output and its progress bar."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from skewless.training.cli import training_set
+from skewless.training.progress import ProgressBar
+from tests.unit.training.pit_oracle import BASE_MS, Update
+
+HOUR = 3_600_000
+
+
+def invoke(catalog_cfg, *args: str):
+    return CliRunner().invoke(training_set, [*args, "--state-dir", str(catalog_cfg.state_dir)])
+
+
+def test_chunked_output_equals_one_chunk_in_label_order(tmp_path: Path, write_history, catalog_cfg) -> None:
+    write_history([Update(f"u{i}", BASE_MS + i, BASE_MS + i, i, (float(i), i)) for i in range(9)])
+    keys = [f"u{i}" for i in (5, 1, 8, 1, 0, 7, 3, 3, 2, 6, 4)]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("user_id,timestamp,label\n" + "".join(f"{k},{BASE_MS + HOUR},{n}\n" for n, k in enumerate(keys)))
+    outs = {}
+    for chunk_rows in ("3", "250000"):
+        out = tmp_path / f"train-{chunk_rows}.parquet"
+        done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "1d",
+                      "--chunk-rows", chunk_rows, "--out", str(out))
+        assert done.exit_code == 0, done.output
+        assert f"wrote {len(keys)} rows" in done.output
+        outs[chunk_rows] = pq.read_table(out)
+    assert outs["3"].equals(outs["250000"])
+    assert outs["3"].column("label").to_pylist() == list(range(len(keys)))
+    assert outs["3"].column("n_events").to_pylist() == [int(k[1:]) for k in keys]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_no_labels_still_writes_the_columns(tmp_path: Path, write_history, catalog_cfg) -> None:
+    write_history([])
+    labels = tmp_path / "labels.parquet"
+    pq.write_table(pa.table({"user_id": pa.array([], pa.string()), "timestamp": pa.array([], pa.int64())}), labels)
+    out = tmp_path / "train.csv"
+    done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "none", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert pacsv.read_csv(out).column_names == ["user_id", "timestamp", "avg_amount", "n_events"]
+
+
+def test_bad_chunk_rows_is_refused(tmp_path: Path, write_history, catalog_cfg) -> None:
+    write_history([])
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"user_id,timestamp\na,{BASE_MS}\n")
+    done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "1d", "--chunk-rows", "0")
+    assert done.exit_code != 0 and "--chunk-rows" in done.output
+
+
+def test_progress_bar_draws_on_a_terminal_only() -> None:
+    drawn = io.StringIO()
+    with ProgressBar("joined", stream=drawn, enabled=True) as bar:
+        bar(0, 4)
+        bar(4, 4)
+    text = drawn.getvalue()
+    assert "joined [" in text and "  0% 0/4" in text and "100% 4/4" in text and text.endswith("\n")
+
+    silent = io.StringIO()  # not a terminal: enabled defaults to off
+    with ProgressBar("joined", stream=silent) as bar:
+        bar(0, 4)
+        bar(4, 4)
+    assert silent.getvalue() == ""
+
+
+def test_progress_bar_throttles_redraws_but_always_draws_the_end() -> None:
+    drawn = io.StringIO()
+    bar = ProgressBar("joined", stream=drawn, enabled=True)
+    for done in range(1, 1001):
+        bar(done, 1000)
+    bar.close()
+    assert drawn.getvalue().count("\r") < 10 and "100% 1,000/1,000" in drawn.getvalue()
