@@ -51,8 +51,10 @@ class JobWatcher:
     most the in-flight buffers and one Python bundle, since backpressure bounds the gap.
     """
 
-    def __init__(self, rest_port: int, total: int, line: Line, every_s: float = 2.0) -> None:
+    def __init__(self, rest_port: int, total: int, line: Line, every_s: float = 2.0, source: str = "events") -> None:
         self.base = f"http://127.0.0.1:{rest_port}"
+        # The source operator's name as Flink shows it (the table name for a SQL source).
+        self.source = source
         self.total = total
         self.line = line
         self.every_s = every_s
@@ -93,9 +95,9 @@ class JobWatcher:
                 return None
             jid = running[0]["jid"]
             vertices = _get(f"{self.base}/jobs/{jid}")["vertices"]
-            source = next(v for v in vertices if v["name"].startswith("Source: events"))
+            source = next(v for v in vertices if v["name"].startswith(f"Source: {self.source}"))
             ids = [m["id"] for m in _get(f"{self.base}/jobs/{jid}/vertices/{source['id']}/metrics")]
-            wanted = sorted({i.split(".", 1)[1] for i in ids if i.endswith(".numRecordsOut") and ".Source__events" in i})
+            wanted = sorted({i.split(".", 1)[1] for i in ids if i.endswith(".numRecordsOut") and f".Source__{self.source}" in i})
             if not wanted:
                 return None
             query = ",".join(wanted)
