@@ -255,20 +255,21 @@ def iter_historical_features(
     ttl: timedelta | int | None,
     as_of: AsOf = "event_time",
     *,
-    timestamp_column: str = "timestamp",
-    catalog: Catalog | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    progress: Progress | None = None,
     batch_rows: int = 100_000,
+    **options: Any,
 ) -> Iterator[pa.Table]:
-    """get_historical_features' rows as consecutive tables of up to batch_rows rows, in
-    label order (one empty table for no labels), for writing to a file without building
-    the whole result first.
+    """get_historical_features' rows (same arguments and keyword options) as consecutive
+    tables of up to batch_rows rows, in label order (one empty table for no labels), for
+    writing to a file without building the whole result first.
 
     Every chunk is joined (and the labels validated) before the first table is yielded;
     what is held until the end is the feature columns, not the history."""
+    unknown = set(options) - {"timestamp_column", "catalog", "chunk_rows", "progress"}
+    if unknown:
+        raise TypeError(f"iter_historical_features got unexpected options {sorted(unknown)}")
     table_in, names, rows = _prepared(
-        labels, view, catalog_cfg, ttl, as_of, timestamp_column, catalog, chunk_rows, progress
+        labels, view, catalog_cfg, ttl, as_of, options.get("timestamp_column", "timestamp"),
+        options.get("catalog"), options.get("chunk_rows", DEFAULT_CHUNK_ROWS), options.get("progress"),
     )
     for start in range(0, max(1, table_in.num_rows), batch_rows):
         stop = min(table_in.num_rows, start + batch_rows)
