@@ -310,7 +310,10 @@ class PipelineJob:
                 if jid:
                     vertices = _rest("GET", f"http://127.0.0.1:{self.port}/jobs/{jid}")["vertices"]
                     states = [v["status"] for v in vertices]
-                    if all(s == "RUNNING" for s in states):
+                    if states and all(s == "RUNNING" for s in states):
+                        # Each task is a chain of operators; a record crosses the network
+                        # (and waits for a buffer flush) between tasks.
+                        line.done("tasks: " + " | ".join(f"[{v['name']}]" for v in vertices))
                         return jid
                     line.show(f"tasks {sum(s == 'RUNNING' for s in states)}/{len(states)} running")
             except (OSError, ValueError, KeyError):
