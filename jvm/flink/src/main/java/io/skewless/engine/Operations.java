@@ -1,12 +1,20 @@
 package io.skewless.engine;
 
 import java.util.List;
+import java.util.Map;
 
 /** Builds an operation by name with its parameters checked and defaulted, as udfs.aggregations.build. */
 public final class Operations {
     public static final List<String> NAMES = List.of(
             "count", "sum", "avg", "min", "max", "variance", "stddev", "first", "last", "last_n",
             "count_distinct", "approx_count_distinct", "approx_percentile");
+
+    // Declared parameters per operation, so unknown ones are refused first, as Python does.
+    private static final Map<String, List<String>> PARAMETERS = Map.of(
+            "last_n", List.of("n"),
+            "count_distinct", List.of("max_size"),
+            "approx_count_distinct", List.of("precision"),
+            "approx_percentile", List.of("max_buckets", "q", "relative_accuracy"));
 
     private Operations() {}
 
@@ -15,9 +23,8 @@ public final class Operations {
             throw new IllegalArgumentException("unknown aggregation '" + op + "'; known: " + String.join(", ", NAMES.stream().sorted().toList()));
         }
         try {
-            Aggregation<? extends Accumulator> built = build(op, params);
-            params.checkNoneUnknown();
-            return built;
+            params.checkNoneUnknown(PARAMETERS.getOrDefault(op, List.of()));
+            return build(op, params);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("aggregation " + op + ": " + e.getMessage(), e);
         }

@@ -13,7 +13,6 @@ import java.util.TreeSet;
  */
 public final class Params {
     private final Map<String, Object> values;
-    private final Set<String> used = new TreeSet<>();
 
     private Params(Map<String, Object> values) {
         this.values = values;
@@ -97,7 +96,6 @@ public final class Params {
     }
 
     private Object take(String name, Object defaultValue) {
-        used.add(name);
         if (values.containsKey(name)) {
             return values.get(name);
         }
@@ -107,12 +105,12 @@ public final class Params {
         return defaultValue;
     }
 
-    /** After an operation read its parameters: refuse any it does not know. */
-    public void checkNoneUnknown() {
+    /** Refuses any parameter not in {@code allowed} (sorted names). */
+    public void checkNoneUnknown(java.util.List<String> allowedNames) {
         Set<String> unknown = new TreeSet<>(values.keySet());
-        unknown.removeAll(used);
+        unknown.removeAll(allowedNames);
         if (!unknown.isEmpty()) {
-            String allowed = used.isEmpty() ? "none" : String.join(", ", used);
+            String allowed = allowedNames.isEmpty() ? "none" : String.join(", ", allowedNames);
             throw new IllegalArgumentException(
                     "unknown parameter(s) " + String.join(", ", unknown) + "; allowed: " + allowed);
         }
