@@ -614,11 +614,18 @@ class Sample:
 
 class Poller:
     """Polls each sampled entity's Cassandra row (async driver calls, at most one in flight
-    per sample, every `interval_s`) until its valid_from reaches the event's time."""
+    per sample, every `interval_s`) until its valid_from reaches the event's time.
 
-    def __init__(self, session: Any, statement: Any, interval_s: float, max_pending: int, give_up_s: float) -> None:
+    At most `max_pending` samples are followed (more are skipped, and counted); when many
+    are pending (a stalled job) each is polled less often, so the poller never asks more
+    than `max_queries_per_s` of Cassandra, and the machine, whatever the job does."""
+
+    def __init__(
+        self, session: Any, statement: Any, interval_s: float, max_pending: int, give_up_s: float, max_queries_per_s: float = 1500.0
+    ) -> None:
         self.session, self.statement = session, statement
         self.interval_s, self.max_pending, self.give_up_s = interval_s, max_pending, give_up_s
+        self.max_queries_per_s = max_queries_per_s
         self.done: list[Sample] = []
         self.abandoned: list[Sample] = []
         self.skipped = 0
@@ -702,7 +709,8 @@ class Poller:
                 self._pending -= 1
                 self.abandoned.append(sample)
                 return
-            self._push(max(time.monotonic(), issued + self.interval_s), sample)
+            interval = max(self.interval_s, self._pending / self.max_queries_per_s)
+            self._push(max(time.monotonic(), issued + interval), sample)
         self._wake.set()
 
 
@@ -786,7 +794,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
                 f"SELECT toUnixTimestamp(valid_from), toUnixTimestamp(written_at) FROM {settings.cassandra_keyspace}.{view_table(spec)} "
                 f"WHERE {spec.entity_key} = ?"
             )
-            poller = Poller(session, statement, poll_ms / 1000, max_pending=64, give_up_s=30.0)
+            poller = Poller(session, statement, poll_ms / 1000, max_pending=512, give_up_s=60.0)
             poller.start()
             producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=1, compression_type=None)
             codec = transaction_codec()
@@ -809,7 +817,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
 
             stats = send_open_loop(producer, codec, topic, rate, seconds, workload.users, rng, stop, sample, line, "measuring")
             producer.flush()
-            drain_until = time.monotonic() + 35.0
+            drain_until = time.monotonic() + 65.0
             while poller.pending and time.monotonic() < drain_until:
                 line.show(f"waiting for {poller.pending} sampled rows to show in Cassandra")
                 time.sleep(0.2)
