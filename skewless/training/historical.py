@@ -107,6 +107,17 @@ def _chunk_filter(label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | No
     return expr
 
 
+def _key_order(label_keys: pa.Table) -> pa.Array:
+    """Label row numbers sorted by key, stably. Each key column is sorted as the rank of its
+    value among the column's distinct values: sorting integers beats sorting strings, and
+    the distinct values are usually far fewer than the labels."""
+    ranks = {}
+    for name in label_keys.column_names:
+        encoded = pc.dictionary_encode(label_keys[name].combine_chunks())
+        ranks[name] = pc.rank(encoded.dictionary, tiebreaker="dense").take(encoded.indices)
+    return pc.sort_indices(pa.table(ranks), sort_keys=[(name, "ascending") for name in ranks])
+
+
 def _read(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
     """The rows of `tasks` matching expr: files whose column bounds exclude it are skipped,
     then pyiceberg's Arrow reader prunes row groups by their statistics and filters rows."""
@@ -150,7 +161,7 @@ def _features(
     # narrow key range only (one entity's labels may straddle two chunks: both read it).
     tasks = list(scan.plan_files())
     projection = scan.projection()
-    order = pc.sort_indices(label_keys, sort_keys=[(k, "ascending") for k in label_keys.column_names])
+    order = _key_order(label_keys)
 
     def read(start: int) -> tuple[pa.Table, pa.ChunkedArray, pa.Table]:
         rows_of = order.slice(start, chunk_rows)

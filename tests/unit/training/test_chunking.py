@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from connectors.iceberg.history import Column, HistoryTable
@@ -161,3 +162,14 @@ def test_chunk_rows_must_be_a_positive_integer(write_history, catalog_cfg, chunk
     write_history([])
     with pytest.raises(TrainingSetError, match="chunk_rows must be a positive integer"):
         get_historical_features(labels_table(["a"], [BASE_MS]), "user_stats", catalog_cfg, None, chunk_rows=chunk_rows)
+
+
+def test_key_order_is_the_stable_sort_by_keys() -> None:
+    rng = random.Random(5)
+    keys = pa.table({
+        "shop": pa.array([rng.randrange(4) for _ in range(300)], pa.int64()),
+        "sku": [rng.choice(["b", "a", "ä", "", "zz"]) for _ in range(300)],
+    })
+    keys = pa.concat_tables([keys.slice(0, 100), keys.slice(100)])  # several chunks
+    want = pc.sort_indices(keys, sort_keys=[("shop", "ascending"), ("sku", "ascending")])
+    assert historical._key_order(keys).to_pylist() == want.to_pylist()
