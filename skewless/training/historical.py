@@ -1,4 +1,13 @@
-"""Training sets: point-in-time-correct features for labelled instants, from the Iceberg history."""
+"""Training sets: point-in-time-correct features for labelled instants, from the Iceberg history.
+
+Plan: one pyiceberg scan planned with the labels' time range (TTL look-back included) and,
+when few, their entities. Up to `chunk_rows` labels are joined at once in their own
+order. More are sorted by entity key and cut into chunks of `chunk_rows`; each chunk
+reads, from the planned files, only the rows of its key range and time range (files
+skipped by their column bounds, row groups by their statistics), is joined by DuckDB
+(`point_in_time_join`) while the next chunk is read, and its features are put back in
+label order at the end. Memory: the labels, their feature columns, and at most two
+chunks' history, never the whole history."""
 
 from __future__ import annotations
 
@@ -26,11 +35,10 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 # Labels joined at a time by default. A chunk's memory is about its labels plus the
-# history of their entities (within the TTL look-back) and DuckDB's sorted copy of it;
-# 250k labels of a view with 100 updates per entity and three double features peak near
-# ... MB (bench/training.py).
+# history of their entities (within the TTL look-back) and DuckDB's sorted copy of it.
 DEFAULT_CHUNK_ROWS = 250_000
-# Up to this many distinct entities, the scan filters on them (In); beyond, on time only.
+# Up to this many distinct entities, a scan filters on them (In); beyond, on time only
+# (and, in a chunk, on the chunk's key range).
 MAX_KEYS_IN_FILTER = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -121,11 +129,15 @@ def _key_order(label_keys: pa.Table) -> pa.Array:
 def _read(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
     """The rows of `tasks` matching expr: files whose column bounds exclude it are skipped,
     then pyiceberg's Arrow reader prunes row groups by their statistics and filters rows."""
-    from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
     from pyiceberg.io.pyarrow import ArrowScan
 
-    may_match = _InclusiveMetricsEvaluator(table.schema(), expr).eval
-    chosen = [task for task in tasks if may_match(task.file)]
+    try:  # what DataScan.plan_files prunes files with (private in pyiceberg 0.8)
+        from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
+    except ImportError:  # pragma: no cover - a pyiceberg without it: the reader still prunes row groups
+        chosen = tasks
+    else:
+        may_match = _InclusiveMetricsEvaluator(table.schema(), expr).eval
+        chosen = [task for task in tasks if may_match(task.file)]
     return ArrowScan(table.metadata, table.io, projection, expr).to_table(chosen)
 
 
