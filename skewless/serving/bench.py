@@ -1,19 +1,29 @@
-"""Latency benchmark of the feature server: `python -m skewless.serving.bench [run|load|serve]`.
+"""Latency benchmark of online reads: `python -m skewless.serving.bench [run|load]`, and the
+open-loop load generator `bench/serving.py` (the serving part of `make bench`) drives.
 
-`run` (the default) seeds a synthetic 20-feature view in keyspace skewless_bench, starts the
-server in a child process and measures one entity x 20 features at each rate. The load is
-open-loop: requests are scheduled at a fixed rate and each latency is measured from its scheduled
-instant, so a stalled server shows up as latency rather than as a slower send rate
-(no coordinated omission). Keep-alive HTTP/1.1 over a small connection pool, on uvloop,
-to 127.0.0.1 only.
+`run` (the default) seeds a synthetic 20-feature view in keyspace skewless_bench, starts
+`skewless serve` for it in a child process and measures one entity x 20 features at each
+rate. The load is open-loop: requests are scheduled at a fixed rate and each latency is
+measured from its scheduled instant, so a stalled server shows up as latency rather than
+as a slower send rate (no coordinated omission). `open_loop` drives any coroutine this way
+(HTTP, the SDK's async path, the bare driver); `open_loop_threads` drives a blocking call
+(the SDK's `get_online_features`) from a pool of threads. HTTP is keep-alive HTTP/1.1 over a
+small connection pool, on uvloop, to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
+import queue
 import statistics
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
@@ -21,25 +31,172 @@ import orjson
 from skewless.serving.errors import ServingError
 from skewless.spec import FeatureSpec, ViewSpec
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list: the smallest value with at least q of
+    the values at or below it (q in [0, 1]); NaN for no values."""
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"percentile q={q!r}: expected 0 <= q <= 1")
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
 
 @dataclass(frozen=True)
 class LoadResult:
-    sent: int
+    sent: int  # requests scheduled
     ok: int
-    errors: int
-    latencies_ms: list[float]
+    errors: int  # failed, or still unanswered when the run ended
+    latencies_ms: list[float]  # of every answered request, ok or not, from its scheduled instant
+    seconds: float = 0.0  # the schedule's span
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+        return percentile(sorted(self.latencies_ms), q)
 
     def summary(self) -> dict[str, float]:
+        ordered = sorted(self.latencies_ms)
         return {
             "sent": self.sent, "ok": self.ok, "errors": self.errors,
-            "p50_ms": round(self.percentile(0.50), 3), "p90_ms": round(self.percentile(0.90), 3),
-            "p99_ms": round(self.percentile(0.99), 3), "max_ms": round(max(self.latencies_ms, default=0.0), 3),
-            "mean_ms": round(statistics.fmean(self.latencies_ms), 3) if self.latencies_ms else 0.0,
+            "p50_ms": round(percentile(ordered, 0.50), 3), "p90_ms": round(percentile(ordered, 0.90), 3),
+            "p99_ms": round(percentile(ordered, 0.99), 3), "p999_ms": round(percentile(ordered, 0.999), 3),
+            "max_ms": round(ordered[-1] if ordered else 0.0, 3),
+            "mean_ms": round(statistics.fmean(ordered), 3) if ordered else 0.0,
         }
+
+
+def check_load(rate: float, seconds: float) -> int:
+    """The number of requests of a run; ValueError for a rate or duration that makes none."""
+    if not (rate > 0 and math.isfinite(rate)):
+        raise ValueError(f"rate {rate!r}: expected a positive number of requests per second")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"seconds {seconds!r}: expected a positive duration")
+    total = int(rate * seconds)
+    if total < 1:
+        raise ValueError(f"{rate} req/s for {seconds} s schedules no request")
+    return total
+
+
+class _Tally:
+    """What a run has answered so far. Once a second `due` hands the progress callback a
+    LoadResult of the answers since the previous one (cheap: no sort of the whole run)."""
+
+    def __init__(self, total: int, seconds: float, progress: Callable[[LoadResult], None] | None) -> None:
+        self.total, self.seconds, self.progress = total, seconds, progress
+        self.latencies: list[float] = []
+        self.ok = 0
+        self._shown = 0
+        self._next_tick = time.monotonic() + 1.0
+
+    def answer(self, scheduled: float, ok: bool) -> None:
+        self.latencies.append((time.perf_counter() - scheduled) * 1000)
+        self.ok += ok
+
+    def due(self, sent: int) -> LoadResult | None:
+        if self.progress is None or time.monotonic() < self._next_tick:
+            return None
+        self._next_tick += 1.0
+        answered = len(self.latencies)
+        recent = self.latencies[self._shown:answered]
+        self._shown = answered
+        return LoadResult(sent, self.ok, answered - self.ok, recent, self.seconds)
+
+    def result(self) -> LoadResult:
+        return LoadResult(self.total, self.ok, self.total - self.ok, self.latencies, self.seconds)
+
+
+async def open_loop(
+    call: Callable[[], Awaitable[bool]],
+    *,
+    rate: float,
+    seconds: float,
+    grace_s: float = 5.0,
+    progress: Callable[[LoadResult], None] | None = None,
+) -> LoadResult:
+    """Start `call()` at `rate` per second for `seconds`, each at its scheduled instant whether or
+    not earlier ones answered. A call answers True (ok), False or by raising (an error);
+    calls still pending `grace_s` after the last was started are cancelled and count as errors."""
+    total = check_load(rate, seconds)
+    tally = _Tally(total, seconds, progress)
+
+    async def one(scheduled: float) -> None:
+        try:
+            ok = await call()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            ok = False
+        tally.answer(scheduled, ok)
+
+    tasks = []
+    start = time.perf_counter() + 0.05
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(scheduled)))
+        if (snapshot := tally.due(i + 1)) is not None:
+            progress(snapshot)
+    _, pending = await asyncio.wait(tasks, timeout=grace_s)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    return tally.result()
+
+
+def open_loop_threads(
+    call: Callable[[], bool],
+    *,
+    rate: float,
+    seconds: float,
+    workers: int = 4,
+    progress: Callable[[LoadResult], None] | None = None,
+) -> LoadResult:
+    """`open_loop` for a blocking call: this thread schedules, `workers` threads call. When all
+    workers are busy, a request waits in the queue, and that wait counts in its latency."""
+    total = check_load(rate, seconds)
+    if workers < 1:
+        raise ValueError(f"workers {workers!r}: expected at least 1")
+    tally = _Tally(total, seconds, progress)
+    lock = threading.Lock()
+    due: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+
+    def work() -> None:
+        while (scheduled := due.get()) is not None:
+            try:
+                ok = call()
+            except Exception:
+                ok = False
+            with lock:
+                tally.answer(scheduled, ok)
+
+    threads = [threading.Thread(target=work, name=f"load-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        start = time.perf_counter() + 0.05
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            due.put(scheduled)
+            with lock:
+                snapshot = tally.due(i + 1)
+            if snapshot is not None:
+                progress(snapshot)
+    finally:
+        for _ in threads:
+            due.put(None)
+        for thread in threads:
+            thread.join()
+    return tally.result()
+
+
+# -- HTTP ------------------------------------------------------------------------------
 
 
 class _Connection:
@@ -59,60 +216,79 @@ class _Connection:
 
 
 async def run_load(
-    host: str, port: int, body: bytes, *, rate: float, seconds: float, connections: int = 8, path: str = "/features"
+    host: str,
+    port: int,
+    body: bytes | Callable[[], bytes],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int = 8,
+    path: str = "/features",
+    progress: Callable[[LoadResult], None] | None = None,
 ) -> LoadResult:
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    """POST `body` (or a fresh `body()` per request) to the server open-loop; a 200 is ok,
+    anything else an error."""
+    if host not in LOOPBACK:
         raise ServingError(f"the load generator targets only this machine's loopback, not {host!r}")
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+
+    def request(payload: bytes) -> bytes:
+        head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        return head.encode() + payload
+
+    fixed = None if callable(body) else request(body)
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(_Connection(*await asyncio.open_connection(host, port)))
-    latencies: list[float] = []
-    statuses: list[int] = []
 
-    async def one(scheduled: float) -> None:
+    async def one() -> bool:
         connection = await pool.get()
         try:
-            statuses.append(await connection.post(request))
-        finally:
-            pool.put_nowait(connection)
-        latencies.append((time.perf_counter() - scheduled) * 1000)
+            status = await connection.post(fixed or request(body()))  # type: ignore[operator]
+        except asyncio.CancelledError:
+            connection.writer.close()
+            raise
+        except Exception:
+            connection.writer.close()  # half-read: never reuse it
+            pool.put_nowait(_Connection(*await asyncio.open_connection(host, port)))
+            raise
+        pool.put_nowait(connection)
+        return status == 200
 
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled)))
-    await asyncio.gather(*tasks)
-    while not pool.empty():
-        pool.get_nowait().writer.close()
-    ok = sum(1 for s in statuses if s == 200)
-    return LoadResult(total, ok, total - ok, latencies)
+    try:
+        return await open_loop(one, rate=rate, seconds=seconds, progress=progress)
+    finally:
+        while not pool.empty():
+            pool.get_nowait().writer.close()
 
 
-# -- a self-contained run: a synthetic 20-feature view, the server in a child process --
+# -- a synthetic 20-feature view, seeded as the sink would write it --------------------
 
 BENCH_KEYSPACE = "skewless_bench"
 DAY_MS = 86_400_000
+FEATURES = 20
 
 
 def bench_view() -> ViewSpec:
     features = tuple(
-        FeatureSpec(f"f{i:02d}", "sum", "amount", window_ms=(i + 1) * DAY_MS, hop_ms=DAY_MS) for i in range(20)
+        FeatureSpec(f"f{i:02d}", "sum", "amount", window_ms=(i + 1) * DAY_MS, hop_ms=DAY_MS) for i in range(FEATURES)
     )
     return ViewSpec(name="bench20", version=1, entity_key="entity_id", source_topic="bench", event_time_field="t",
                     features=features, ttl_ms=30 * DAY_MS)
 
 
-def seed(contact_points: str, entities: int) -> None:
-    """Create the bench view's table and write `entities` rows valid now (as the sink would)."""
+# What `skewless serve --views-from skewless.serving.bench:BENCH_VIEWS` serves.
+BENCH_VIEWS = {"bench20": bench_view()}
+BENCH_REFS = [f"bench20:f{i:02d}" for i in range(FEATURES)]
+
+
+def entity(i: int) -> str:
+    return f"e{i}"
+
+
+def seed(contact_points: str, entities: int, keyspace: str = BENCH_KEYSPACE) -> None:
+    """Create the bench view's table and write `entities` rows (e0, e1, ...) valid now."""
+    from cassandra.concurrent import execute_concurrent_with_args
+
     from connectors.cassandra import cql
     from connectors.cassandra.schema import create_view_table
     from connectors.cassandra.session import connect_cluster
@@ -122,36 +298,34 @@ def seed(contact_points: str, entities: int) -> None:
     cluster = connect_cluster(contact_points)
     try:
         session = cluster.connect()
-        create_view_table(session, BENCH_KEYSPACE, view_table(spec), view_columns(spec), spec.entity_key)
+        create_view_table(session, keyspace, view_table(spec), view_columns(spec), spec.entity_key)
         columns = [c for c, _ in view_columns(spec)]
-        insert = session.prepare(cql.render_upsert(BENCH_KEYSPACE, view_table(spec), columns))
+        insert = session.prepare(cql.render_upsert(keyspace, view_table(spec), columns))
         now = time.time_ns() // 1_000_000
-        for i in range(entities):
-            session.execute(insert, [f"e{i}", *(float(i + j) for j in range(20)), now, now, now * 1000, now * 1000, 0])
+        rows = ([entity(i), *(float(i + j) for j in range(FEATURES)), now, now, now * 1000, now * 1000, 0]
+                for i in range(entities))
+        for ok, outcome in execute_concurrent_with_args(session, insert, rows, concurrency=64, raise_on_first_error=False):
+            if not ok:
+                raise ServingError(f"seeding {keyspace}.{view_table(spec)} failed: {outcome}")
     finally:
         cluster.shutdown()
 
 
-def serve_bench(port: int, contact_points: str) -> None:
-    from skewless.serving.http import FeatureServer, run_server
-    from skewless.serving.metrics import ServingMetrics
-    from skewless.serving.store import FeatureStore
-
-    metrics = ServingMetrics()
-    spec = bench_view()
-    app = FeatureServer(
-        lambda: FeatureStore({spec.name: spec}, contact_points=contact_points, keyspace=BENCH_KEYSPACE,
-                             on_read=metrics.observe_read),
-        metrics=metrics,
-    )
-    run_server(app, "127.0.0.1", port)
+def serve_command(port: int) -> list[str]:
+    """`skewless serve` of the bench view (its keyspace and contact points come from SKEWLESS_* env)."""
+    return [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port),
+            "--views-from", "skewless.serving.bench:BENCH_VIEWS"]
 
 
-def _wait_ready(port: int, timeout_s: float = 60.0) -> None:
+def serve_env(contact_points: str, keyspace: str = BENCH_KEYSPACE) -> dict[str, str]:
+    return {**os.environ, "SKEWLESS_CASSANDRA_HOSTS": contact_points, "SKEWLESS_CASSANDRA_KEYSPACE": keyspace}
+
+
+def wait_ready(port: int, timeout_s: float = 60.0, alive: Callable[[], bool] = lambda: True) -> None:
     import http.client
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and alive():
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/readyz")
@@ -166,22 +340,16 @@ def _wait_ready(port: int, timeout_s: float = 60.0) -> None:
 def run_bench(
     rates: list[float], seconds: float, entities: int, contact_points: str, port: int
 ) -> list[dict[str, float]]:
-    import os
-    import subprocess
-    import sys
-
     seed(contact_points, max(entities, 100))
-    server = subprocess.Popen([sys.executable, "-m", "skewless.serving.bench", "serve", "--port", str(port),
-                               "--contact-points", contact_points], env=os.environ.copy())
+    server = subprocess.Popen(serve_command(port), env=serve_env(contact_points))
     try:
-        _wait_ready(port)
-        body = orjson.dumps({"entities": [f"e{i}" for i in range(entities)],
-                             "features": [f"bench20:f{i:02d}" for i in range(20)]})
+        wait_ready(port, alive=lambda: server.poll() is None)
+        body = orjson.dumps({"entities": [entity(i) for i in range(entities)], "features": BENCH_REFS})
         asyncio.run(run_load("127.0.0.1", port, body, rate=min(rates), seconds=2.0))  # warm up
         out = []
         for rate in rates:
             result = asyncio.run(run_load("127.0.0.1", port, body, rate=rate, seconds=seconds))
-            out.append({"rate": rate, "entities": entities, "features": 20, **result.summary()})
+            out.append({"rate": rate, "entities": entities, "features": FEATURES, **result.summary()})
         return out
     finally:
         server.terminate()
@@ -197,9 +365,6 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--entities", type=int, default=1, help="entities per request")
     run.add_argument("--port", type=int, default=8765)
     run.add_argument("--contact-points", default="127.0.0.1:9042")
-    serve = sub.add_parser("serve", help="(internal) serve the bench view")
-    serve.add_argument("--port", type=int, required=True)
-    serve.add_argument("--contact-points", default="127.0.0.1:9042")
     load = sub.add_parser("load", help="load an already running server")
     load.add_argument("--port", type=int, default=8000)
     load.add_argument("--rate", type=float, default=500.0)
@@ -208,10 +373,8 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--entities", nargs="+", required=True)
     load.add_argument("--features", nargs="+", required=True)
     args = parser.parse_args(argv if argv is not None else None)
-    _use_uvloop()
-    if args.command == "serve":
-        serve_bench(args.port, args.contact_points)
-    elif args.command == "load":
+    use_uvloop()
+    if args.command == "load":
         body = orjson.dumps({"entities": args.entities, "features": args.features})
         result = asyncio.run(run_load("127.0.0.1", args.port, body, rate=args.rate, seconds=args.seconds,
                                       connections=args.connections))
@@ -223,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
             print(orjson.dumps(line).decode())
 
 
-def _use_uvloop() -> None:
+def use_uvloop() -> None:
     try:
         import uvloop
 

@@ -1,7 +1,7 @@
 """`skewless serve` (the HTTP feature server) and `skewless verify` (the skew proof).
 
 Both read where Cassandra and Iceberg are from SKEWLESS_* settings (skewless.settings)
-and the views from the feature repo (`features.VIEWS`).
+and the views from the feature repo (`features.VIEWS`, or `serve --views-from`).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,44 @@ import click
 from skewless.errors import ConfigError
 from skewless.serving import defaults
 
+DEFAULT_VIEWS = "features:VIEWS"
 
-def _views(names: tuple[str, ...]) -> dict[str, Any]:
-    from features import VIEWS
 
-    unknown = sorted(set(names) - set(VIEWS))
+def load_views(source: str = DEFAULT_VIEWS) -> dict[str, Any]:
+    """The views of a feature repo, named `module:attribute` (a mapping name -> ViewSpec, or ViewSpecs)."""
+    import importlib
+
+    from skewless.spec import ViewSpec
+
+    module_name, sep, attribute = source.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ConfigError(f"views {source!r}: write MODULE:ATTRIBUTE, e.g. {DEFAULT_VIEWS}")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as exc:
+        raise ConfigError(f"views {source!r}: cannot import {module_name}: {exc}") from exc
+    except AttributeError:
+        raise ConfigError(f"views {source!r}: module {module_name} has no {attribute}") from None
+    specs = list(found.values()) if isinstance(found, Mapping) else list(found) if isinstance(found, (list, tuple)) else []
+    if not specs or not all(isinstance(s, ViewSpec) for s in specs):
+        raise ConfigError(f"views {source!r}: expected a non-empty dict of name -> ViewSpec or a list of ViewSpecs")
+    return {s.name: s for s in specs}
+
+
+def _views(names: tuple[str, ...], source: str = DEFAULT_VIEWS) -> dict[str, Any]:
+    views = load_views(source)
+    unknown = sorted(set(names) - set(views))
     if unknown:
-        raise ConfigError(f"unknown views {unknown}; known: {', '.join(sorted(VIEWS))}")
-    return {n: VIEWS[n] for n in names} if names else dict(VIEWS)
+        raise ConfigError(f"unknown views {unknown}; known: {', '.join(sorted(views))}")
+    return {n: views[n] for n in names} if names else views
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0 exposes the server)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--view", "view_names", multiple=True, help="view to serve; repeatable (default: every view)")
+@click.option("--views-from", default=DEFAULT_VIEWS, show_default=True, metavar="MODULE:ATTRIBUTE",
+              help="the feature repo's views: a dict of name -> ViewSpec (or a list of ViewSpecs) to import")
 @click.option("--max-entities", default=defaults.MAX_ENTITIES, show_default=True, type=click.IntRange(min=1),
               help="entities allowed in one request")
 @click.option("--consistency", default="LOCAL_QUORUM", show_default=True,
@@ -42,7 +67,7 @@ def _views(names: tuple[str, ...]) -> dict[str, Any]:
               help="serving-log directory (default: <SKEWLESS_HOME>/serving-log)")
 @click.option("--graceful-timeout-s", default=10.0, show_default=True, type=click.FloatRange(min=0),
               help="on SIGTERM, how long in-flight requests may take to finish")
-def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, log_sample, log_path,
+def serve(host, port, view_names, views_from, max_entities, consistency, read_timeout_ms, log_sample, log_path,
           graceful_timeout_s) -> None:
     """Serve online features over HTTP: POST /features, GET /healthz /readyz /metrics."""
     from connectors.cassandra.session import parse_contact_points
@@ -54,7 +79,7 @@ def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, lo
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     settings = load_settings()
-    views = _views(view_names)
+    views = _views(view_names, views_from)
     try:
         parse_contact_points(settings.cassandra_hosts)
     except ValueError as exc:

@@ -24,3 +24,14 @@ def test_an_unreadable_log_is_a_clear_error(tmp_path):
     (tmp_path / "x.jsonl").write_text('{"entity": "u1"}\n')
     result = CliRunner().invoke(main, ["verify", "--log", str(tmp_path)])
     assert result.exit_code == 1 and "missing fields" in result.output
+
+
+def test_views_from_names_a_module_attribute_of_views():
+    from skewless.serving.cli import load_views
+
+    assert list(load_views("skewless.serving.bench:BENCH_VIEWS")) == ["bench20"]
+    assert list(load_views()) == ["user_transactions"]
+    for source, words in (("features", "MODULE:ATTRIBUTE"), ("no_such_module_x:V", "cannot import"),
+                          ("features:NOPE", "has no NOPE"), ("skewless.serving.bench:BENCH_REFS", "ViewSpec")):
+        result = CliRunner().invoke(main, ["serve", "--views-from", source])
+        assert result.exit_code == 1 and words in result.output, result.output

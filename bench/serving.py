@@ -1,0 +1,672 @@
+"""`python -m bench.serving`: the serving part of `make bench`, online-read latency while a
+real streaming job runs.
+
+One run:
+1. seeds the synthetic 20-feature view `bench20` (keyspace skewless_bench, entities e0..eN);
+2. starts, each in a process group of its own, a producer feeding a fresh topic at a steady
+   rate (events timed now) and the project's own pipeline job (`skewless.runner.run_job`,
+   unbounded) for `user_transactions` on that topic, writing to the same Cassandra
+   (keyspace skewless_bench), and `skewless serve` for bench20;
+3. once the job has committed its first checkpoint, measures each read path at a fixed
+   open-loop rate (latency from the scheduled instant: no coordinated omission), a warm-up
+   then `--seconds` each:
+   - `driver_floor`: a bare cassandra-driver prepared SELECT of the same partition and
+     columns, async (the floor the SDK is held to);
+   - `sdk`: `FeatureStore.get_online_features`, 1 entity x 20 features, from a thread pool;
+   - `sdk_async`: `get_online_features_async`, the same request, on the event loop;
+   - `http`: `POST /features` to `skewless serve`, 1 entity x 20 features;
+   - `sdk_batch100`: `get_online_features`, 100 entities x 20 features, at the main rate if
+     the machine keeps up, else at the highest rate of `BATCH_RATES` that it does;
+4. stops the children (their whole process groups; also on Ctrl-C or failure), deletes the
+   topic and merges the figures into bench/results.json (`bench.results.update`).
+
+`--seconds` (env BENCH_SERVING_SECONDS) shortens a run for development.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+LOGS = REPO / "bench" / "out" / "logs"
+DEFAULT_SECONDS = 25.0
+DEFAULT_RATE = 500.0
+BATCH = 100
+BATCH_RATES = (500.0, 250.0, 100.0, 50.0, 25.0, 10.0)  # tried in order for sdk_batch100
+PHASES = ("driver_floor", "sdk", "sdk_async", "http", "sdk_batch100")
+TARGETS = {"sdk_p99_ms": 2.0, "http_p99_ms": 5.0, "sdk_vs_driver_floor_p99": 1.3}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# -- pure helpers (unit-tested) ---------------------------------------------------------
+
+
+def positive_seconds(raw: str) -> float:
+    """argparse type of --seconds and BENCH_SERVING_SECONDS: a positive, finite number."""
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a positive number of seconds")
+    return value
+
+
+def rate_between(samples: Sequence[tuple[float, int]], start: float, end: float) -> float | None:
+    """Events/s of a counter that moves in steps (Kafka offsets committed at checkpoints):
+    from its first step at or after `start` to its last step at or before `end`, so a
+    partial checkpoint interval at either end does not skew it. `samples` are (time,
+    count) in time order; None with fewer than two steps in the window."""
+    steps: list[tuple[float, int]] = []
+    previous: int | None = None
+    for t, count in samples:
+        if previous is not None and count != previous and start <= t <= end:
+            steps.append((t, count))
+        previous = count
+    if len(steps) < 2 or steps[-1][0] <= steps[0][0]:
+        return None
+    return (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0])
+
+
+def keeps_up(latencies_ms: Sequence[float], limit_ms: float) -> bool:
+    """Whether an open-loop probe was sustainable: no queue building up (the median of its
+    last third at most twice that of its first third, plus 1 ms) and its p99 under `limit_ms`."""
+    from skewless.serving.bench import percentile
+
+    n = len(latencies_ms)
+    if n < 3:
+        return False
+    third = n // 3
+    first, last = sorted(latencies_ms[:third]), sorted(latencies_ms[-third:])
+    growing = percentile(last, 0.5) > 2 * percentile(first, 0.5) + 1.0
+    return not growing and percentile(sorted(latencies_ms), 0.99) <= limit_ms
+
+
+def phase_figures(prefix: str, summary: dict[str, float], seconds: float) -> dict[str, Any]:
+    """results.json keys of one measured phase."""
+    return {
+        f"{prefix}_p50_ms": summary["p50_ms"], f"{prefix}_p90_ms": summary["p90_ms"],
+        f"{prefix}_p99_ms": summary["p99_ms"], f"{prefix}_p999_ms": summary["p999_ms"],
+        f"{prefix}_max_ms": summary["max_ms"], f"{prefix}_mean_ms": summary["mean_ms"],
+        f"{prefix}_requests": summary["sent"], f"{prefix}_errors": summary["errors"],
+        f"{prefix}_seconds": seconds,
+    }
+
+
+def verdicts(figures: dict[str, Any]) -> dict[str, bool]:
+    """Each target of TARGETS that the figures allow judging: met or not."""
+    return {f"{key}_target_met": figures[key] <= limit for key, limit in TARGETS.items()
+            if isinstance(figures.get(key), (int, float))}
+
+
+# -- children: their own process groups, gone with the bench ----------------------------
+
+
+def _die_with_parent() -> None:
+    """In a child: get SIGTERM when the bench process dies, even by SIGKILL (Linux), and take
+    the whole process group (the job's Python and its JVM) along on SIGTERM."""
+    import ctypes
+
+    def stop_group(*_: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.killpg(0, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_group)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl
+        stop_group()
+
+
+class Children:
+    """Child processes, each the leader of a new process group; `stop()` ends every group:
+    SIGTERM, then SIGKILL to what is left after `grace_s`."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        log = LOGS / f"serving-{name}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[name], self.logs[name] = proc, log
+        return proc
+
+    def check(self, *names: str) -> None:
+        for name in names or tuple(self.procs):
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                tail = self.logs[name].read_text(errors="replace")[-3000:]
+                raise BenchError(f"{name} exited early (exit {proc.returncode}); log {self.logs[name]}:\n{tail}")
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        for proc in self.procs.values():
+            _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in self.procs.values():  # the leader may be gone while its group lives on
+            _signal_group(proc.pid, signal.SIGKILL)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                print(f"bench.serving: process {proc.pid} did not exit", file=sys.stderr)
+        self.procs.clear()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# -- the stream: producer child, pipeline child, offsets monitor ------------------------
+
+
+def produce_forever(topic: str, bootstrap: str, rate: float, users: int) -> None:
+    """Child: send synthetic transactions timed now, at `rate` events/s, until SIGTERM/SIGINT."""
+    from kafka import KafkaProducer
+
+    from skewless.events.producer import transaction_codec
+    from skewless.events.synthetic import CURRENCIES, user_id
+
+    stop = threading.Event()
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    codec = transaction_codec()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    rng = random.Random(11)
+    sent = 0
+    started = time.monotonic()
+    while not stop.is_set():
+        due = int((time.monotonic() - started) * rate)
+        while sent < due:
+            u = rng.randrange(users)
+            now = time.time_ns() // 1_000_000
+            record = {"event_id": f"bench-{sent:012d}", "user_id": user_id(u), "merchant_id": f"merchant-{rng.randrange(500):04d}",
+                      "amount": round(rng.lognormvariate(3.5, 0.8), 2), "currency": CURRENCIES[u % len(CURRENCIES)],
+                      "event_time": now}
+            producer.send(topic, key=record["user_id"].encode(), value=codec.encode(record), timestamp_ms=now)
+            sent += 1
+        stop.wait(0.01)
+    producer.flush(10)
+    producer.close(10)
+
+
+def run_pipeline(topic: str, group_id: str) -> None:
+    """Child: the project's pipeline job for user_transactions on `topic`, unbounded (settings
+    from SKEWLESS_* env), until SIGTERM takes its process group down."""
+    from features.transactions import USER_TRANSACTIONS
+    from skewless.runner import run_job
+    from skewless.settings import load_settings
+
+    _die_with_parent()
+    spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=topic)
+    run_job(spec, load_settings(), bounded=False, until=None, group_id=group_id)
+
+
+class OffsetMonitor:
+    """Polls the job's committed offsets (they move at each checkpoint) and the topic's end."""
+
+    def __init__(self, bootstrap: str, topic: str, group_id: str, every_s: float = 0.5) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+        from kafka.admin import KafkaAdminClient
+
+        self.topic, self.group_id, self.every_s = topic, group_id, every_s
+        self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-serving")
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="bench-serving", enable_auto_commit=False)
+        partitions = self._consumer.partitions_for_topic(topic) or set()
+        self._tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.committed: list[tuple[float, int]] = []
+        self.produced: list[tuple[float, int]] = []
+        self.error = ""  # of the last poll that failed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="offsets", daemon=True)
+
+    def __enter__(self) -> OffsetMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._consumer.close()
+        self._admin.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                now = time.monotonic()
+                offsets = self._admin.list_group_offsets({self.group_id: None}).get(self.group_id, {})
+                ends = self._consumer.end_offsets(self._tps)
+                self.committed.append((now, sum(max(0, o.offset) for tp, o in offsets.items() if tp.topic == self.topic)))
+                self.produced.append((now, sum(ends.values())))
+                self.error = ""
+            except Exception as exc:  # e.g. a slow broker answer: the next poll tells
+                self.error = f"{type(exc).__name__}: {exc}"
+
+    def consumed(self) -> int:
+        return self.committed[-1][1] if self.committed else 0
+
+    def lag(self) -> int:
+        return (self.produced[-1][1] - self.committed[-1][1]) if self.committed and self.produced else 0
+
+    def recent_rate(self, window_s: float = 30.0) -> float | None:
+        now = time.monotonic()
+        return rate_between(self.committed, now - window_s, now)
+
+
+# -- the read paths ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Reads:
+    """The SDK and a bare driver session on the bench view, with random entity draws."""
+
+    contact_points: str
+    keyspace: str
+    seeded: int
+
+    def __post_init__(self) -> None:
+        from cassandra.query import tuple_factory
+
+        from connectors.cassandra import cql
+        from connectors.cassandra.session import connect_cluster
+        from skewless.serving.bench import BENCH_VIEWS
+        from skewless.serving.store import FeatureStore
+
+        self.rng = random.Random(5)
+        self.store = FeatureStore(BENCH_VIEWS, contact_points=self.contact_points, keyspace=self.keyspace)
+        self.store.prepare()
+        # The floor: its own cluster (same routing and consistency as the SDK's), the SDK's
+        # statement text, rows as plain tuples; nothing else.
+        self._cluster = connect_cluster(self.contact_points)
+        self._cluster.profile_manager.default.row_factory = tuple_factory
+        self._session = self._cluster.connect()
+        config = self.store.client.reader("bench20").config
+        self._select = self._session.prepare(
+            cql.render_select_by_key(config.keyspace, config.table, config.key_column, config.selected_columns))
+
+    def key(self) -> str:
+        return f"e{self.rng.randrange(self.seeded)}"
+
+    def keys(self, n: int) -> list[str]:
+        return [f"e{i}" for i in self.rng.sample(range(self.seeded), n)]
+
+    async def floor(self) -> bool:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        response = self._session.execute_async(self._select, (self.key(),))
+        response.add_callbacks(lambda rows: loop.call_soon_threadsafe(_settle, future, rows, None),
+                               lambda error: loop.call_soon_threadsafe(_settle, future, None, error))
+        rows = await future
+        return bool(rows)
+
+    def sdk(self) -> bool:
+        from skewless.serving.bench import BENCH_REFS
+
+        response = self.store.get_online_features([self.key()], BENCH_REFS)
+        return response[0].features["bench20:f00"].value is not None
+
+    async def sdk_async(self) -> bool:
+        from skewless.serving.bench import BENCH_REFS
+
+        response = await self.store.get_online_features_async([self.key()], BENCH_REFS)
+        return response[0].features["bench20:f00"].value is not None
+
+    def sdk_batch(self) -> bool:
+        from skewless.serving.bench import BENCH_REFS
+
+        response = self.store.get_online_features(self.keys(BATCH), BENCH_REFS)
+        return all(r.features["bench20:f00"].value is not None for r in response)
+
+    def close(self) -> None:
+        self.store.close()
+        self._cluster.shutdown()
+
+
+def _settle(future: asyncio.Future, rows: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(rows)
+    else:
+        future.set_exception(error)
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Reporter:
+    """Progress lines on stderr: the phase, requests answered, running p50/p99, errors, the
+    stream's consumption and the machine load."""
+
+    def __init__(self, children: Children, monitor: OffsetMonitor | None) -> None:
+        self.children, self.monitor = children, monitor
+
+    def stream(self) -> str:
+        if self.monitor is None:
+            return "no stream"
+        rate = self.monitor.recent_rate()
+        return f"stream {self.monitor.consumed():,} events consumed" + (f", ~{rate:,.0f}/s" if rate else "")
+
+    def progress(self, label: str) -> _PhaseLine:
+        return _PhaseLine(label, self)
+
+
+class _PhaseLine:
+    """The progress callback of one load run (called about once a second)."""
+
+    def __init__(self, label: str, reporter: Reporter) -> None:
+        from bench.progress import Line
+
+        self.line, self.reporter = Line(label), reporter
+
+    def __call__(self, result: Any) -> None:
+        from skewless.serving.bench import percentile
+
+        self.reporter.children.check()
+        recent = sorted(result.latencies_ms)  # answered in the last second
+        self.line.show(f"{result.ok + result.errors:,}/{result.sent:,} answered, {result.errors} errors; last 1 s: "
+                       f"p50 {percentile(recent, .5):.2f} ms, p99 {percentile(recent, .99):.2f} ms; {self.reporter.stream()}; "
+                       f"load {os.getloadavg()[0]:.2f}", force=int(self.line.elapsed) % 5 == 0)
+
+    def done(self, summary: dict[str, float]) -> None:
+        self.line.done(f"{summary['sent']:,} requests, p50 {summary['p50_ms']:.3f} ms, p99 {summary['p99_ms']:.3f} ms, "
+                       f"max {summary['max_ms']:.1f} ms, {summary['errors']} errors; {self.reporter.stream()}")
+
+
+def measure(label: str, run: Callable[..., Any], warmup_s: float, seconds: float, reporter: Reporter) -> tuple[Any, float]:
+    """Warm up (discarded), then measure; returns the result and the 1-min load average after it."""
+    if warmup_s > 0:
+        run(warmup_s, reporter.progress(f"{label} warm-up"))
+    progress = reporter.progress(label)
+    result = run(seconds, progress)
+    progress.done(result.summary())
+    return result, round(os.getloadavg()[0], 2)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_produce"]:
+        produce_forever(argv[1], argv[2], float(argv[3]), int(argv[4]))
+        return 0
+    if argv[:1] == ["_pipeline"]:
+        run_pipeline(argv[1], argv[2])
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_seconds = os.environ.get("BENCH_SERVING_SECONDS", "").strip()
+    parser.add_argument("--seconds", type=positive_seconds,
+                        default=positive_seconds(default_seconds) if default_seconds else DEFAULT_SECONDS,
+                        help=f"measured seconds per read path (env BENCH_SERVING_SECONDS; default {DEFAULT_SECONDS:.0f})")
+    parser.add_argument("--warmup", type=float, default=5.0, help="discarded seconds before each measurement")
+    parser.add_argument("--rate", type=positive_seconds, default=DEFAULT_RATE, help="requests/s of every read path")
+    parser.add_argument("--batch-rate", type=positive_seconds, default=None,
+                        help=f"requests/s of sdk_batch100 (default: the first of {BATCH_RATES} at or under --rate "
+                             "that the machine keeps up with in a short probe)")
+    parser.add_argument("--stream-rate", type=positive_seconds, default=300.0, help="events/s fed to the job")
+    parser.add_argument("--stream-users", type=int, default=2_000)
+    parser.add_argument("--seeded", type=int, default=10_000, help="bench20 entities seeded (drawn at random)")
+    parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    parser.add_argument("--no-stream", action="store_true", help="(development) no producer and job")
+    parser.add_argument("--no-record", action="store_true", help="(development) do not write bench/results.json")
+    parser.add_argument("--job-timeout", type=float, default=300.0, help="seconds for the job to start and catch up")
+    args = parser.parse_args(argv)
+    if args.seeded < BATCH or args.stream_users < 1 or args.warmup < 0:
+        parser.error(f"--seeded must be at least {BATCH}, --stream-users positive, --warmup >= 0")
+    # SIGTERM (e.g. from make or a CI runner) unwinds like Ctrl-C, through the cleanup.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        figures = run(args)
+    except BenchError as exc:
+        print(f"bench.serving: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench.serving: interrupted; children stopped", file=sys.stderr)
+        return 130
+    if not args.no_record:
+        from bench import results
+
+        results.update(figures)
+        print(f"wrote {results.JSON_PATH.relative_to(REPO)}", file=sys.stderr)
+    print(json.dumps(figures, indent=2, sort_keys=True))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from skewless.serving.bench import BENCH_KEYSPACE, seed, serve_command, serve_env, use_uvloop, wait_ready
+    from skewless.settings import load_settings
+
+    use_uvloop()
+    settings = load_settings()
+    hosts, bootstrap = settings.cassandra_hosts, settings.kafka_bootstrap
+    for address in (*hosts.split(","), *bootstrap.split(",")):
+        if address.strip().rpartition(":")[0] not in ("127.0.0.1", "localhost", "::1"):
+            raise BenchError(f"{address!r} is not on this machine's loopback; the benchmark sends traffic only to 127.0.0.1")
+    load_at_start = round(os.getloadavg()[0], 2)
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    topic, group_id = f"bench.serving.{stamp}", f"bench-serving-{stamp}"
+    children = Children()
+    reads: Reads | None = None
+    figures: dict[str, Any] = {}
+    try:
+        print(f"seeding {args.seeded:,} entities of bench20 in {BENCH_KEYSPACE}", file=sys.stderr)
+        seed(hosts, args.seeded)
+        env = {**os.environ, **{f"SKEWLESS_{k.upper()}": str(getattr(v, "get_secret_value", lambda v=v: v)())
+                                for k, v in settings.model_dump().items()},
+               "SKEWLESS_CASSANDRA_KEYSPACE": BENCH_KEYSPACE, "SKEWLESS_ICEBERG_NAMESPACE": BENCH_KEYSPACE,
+               "PYTHONPATH": str(REPO)}
+        monitor = None
+        if not args.no_stream:
+            from connectors.kafka.topics import ensure_topic
+
+            ensure_topic(bootstrap, topic, 2)
+            print(f"starting the pipeline job (user_transactions on {topic}) and a producer at "
+                  f"{args.stream_rate:,.0f} events/s; logs in {LOGS}", file=sys.stderr)
+            children.start("pipeline", [sys.executable, "-m", "bench.serving", "_pipeline", topic, group_id], env)
+            children.start("producer", [sys.executable, "-m", "bench.serving", "_produce", topic, bootstrap,
+                                        str(args.stream_rate), str(args.stream_users)], env)
+        port = _free_port()
+        if "http" in args.phases:
+            children.start("serve", serve_command(port), serve_env(hosts) | {"PYTHONPATH": str(REPO)})
+        reads = Reads(hosts, BENCH_KEYSPACE, args.seeded)
+        if "http" in args.phases:
+            wait_ready(port, alive=lambda: children.procs["serve"].poll() is None)
+        with _monitor(args, bootstrap, topic, group_id) as monitor:
+            reporter = Reporter(children, monitor)
+            if monitor is not None:
+                # Offsets are committed at checkpoints (10 s apart by default): the lag seen here is
+                # up to an interval's events even for a job that keeps up.
+                _wait_for_job(children, monitor, args.job_timeout, reporter, max_lag=args.stream_rate * 15)
+            stream_start = time.monotonic()
+            written_since_ms = time.time_ns() // 1_000_000
+            runners: dict[str, Callable[[float, Any], Any]] = {
+                "driver_floor": lambda s, p: asyncio.run(_floor(reads, args.rate, s, p)),
+                "sdk": lambda s, p: _threads(reads.sdk, args.rate, s, p),
+                "sdk_async": lambda s, p: asyncio.run(_sdk_async(reads, args.rate, s, p)),
+                "http": lambda s, p: asyncio.run(_http(port, reads, args.rate, s, p)),
+            }
+            for phase in args.phases:
+                if phase == "sdk_batch100":
+                    rate = args.batch_rate or _batch_rate(reads, args.rate, reporter)
+                    result, load = measure(f"sdk_batch100 @ {rate:g}/s",
+                                           lambda s, p: _threads(reads.sdk_batch, rate, s, p, workers=8),
+                                           args.warmup, args.seconds, reporter)
+                    figures["sdk_batch100_rate"] = rate
+                else:
+                    result, load = measure(f"{phase} @ {args.rate:g}/s", runners[phase], args.warmup, args.seconds, reporter)
+                figures |= phase_figures(phase, result.summary(), args.seconds)
+                figures[f"{phase}_loadavg_1m"] = load
+            stream_end = time.monotonic()
+            if monitor is not None:
+                time.sleep(min(12.0, 2 * monitor.every_s + 10))  # one more checkpoint commit inside the window
+                figures |= _stream_figures(monitor, stream_start, time.monotonic(), reads, written_since_ms, topic)
+                figures["stream_seconds"] = round(stream_end - stream_start, 1)
+    finally:
+        children.stop()
+        if reads is not None:
+            reads.close()
+        if not args.no_stream:
+            _delete_topic(bootstrap, topic)
+    figures |= {
+        "serving_rate_per_s": args.rate, "serving_warmup_s": args.warmup, "serving_seeded_entities": args.seeded,
+        "serving_entities_per_request": 1, "serving_features_per_entity": 20, "sdk_batch100_entities": BATCH,
+        "serving_loadavg_1m_at_start": load_at_start, "serving_loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "serving_loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "serving_cores": os.cpu_count(),
+        "serving_with_stream": not args.no_stream,
+        "serving_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if "sdk_p99_ms" in figures and "driver_floor_p99_ms" in figures:
+        figures["sdk_vs_driver_floor_p99"] = round(figures["sdk_p99_ms"] / figures["driver_floor_p99_ms"], 3)
+    if "sdk_async_p99_ms" in figures and "driver_floor_p99_ms" in figures:
+        figures["sdk_async_vs_driver_floor_p99"] = round(figures["sdk_async_p99_ms"] / figures["driver_floor_p99_ms"], 3)
+    figures |= verdicts(figures)
+    return figures
+
+
+class _NoMonitor:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _monitor(args: argparse.Namespace, bootstrap: str, topic: str, group_id: str) -> Any:
+    return _NoMonitor() if args.no_stream else OffsetMonitor(bootstrap, topic, group_id)
+
+
+def _wait_for_job(children: Children, monitor: OffsetMonitor, timeout_s: float, reporter: Reporter,
+                  max_lag: float) -> None:
+    """Until the job has committed a checkpoint that consumed events (it reads and writes) and
+    has caught up with what was produced while it started (steady state, not a replay)."""
+    from bench.progress import Line
+
+    line = Line("waiting for the job to run and catch up")
+    deadline = time.monotonic() + timeout_s
+    while monitor.consumed() == 0 or monitor.lag() > max_lag:
+        children.check()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the job did not catch up within {timeout_s:.0f} s (lag {monitor.lag():,} events); "
+                             f"log {children.logs['pipeline']}"
+                             + (f"; reading its offsets failed: {monitor.error}" if monitor.error else ""))
+        line.show(f"{reporter.stream()}, lag {monitor.lag():,}, load {os.getloadavg()[0]:.2f}" + (f" ({monitor.error})" if monitor.error else ""),
+                  force=int(line.elapsed) % 10 == 0)
+        time.sleep(1.0)
+    line.done(f"running: {reporter.stream()}")
+
+
+def _stream_figures(monitor: OffsetMonitor, start: float, end: float, reads: Reads, since_ms: int, topic: str) -> dict[str, Any]:
+    consumed = rate_between(monitor.committed, start, end)
+    produced = rate_between(monitor.produced, start, end)
+    return {
+        "stream_events_per_s": None if consumed is None else round(consumed, 1),
+        "stream_produced_events_per_s": None if produced is None else round(produced, 1),
+        "stream_lag_events_at_end": monitor.lag(),
+        "stream_cassandra_rows_updated": _rows_written_since(reads, since_ms),
+        "stream_job": f"jobs.pipeline via skewless.runner.run_job, user_transactions on a fresh topic, unbounded",
+    }
+
+
+def _rows_written_since(reads: Reads, since_ms: int) -> int:
+    """user_transactions rows the job wrote to Cassandra since the measurements began."""
+    from connectors.cassandra.reader import epoch_ms
+    from connectors.cassandra.views import view_table
+    from features.transactions import USER_TRANSACTIONS
+
+    rows = reads._session.execute(f"SELECT written_at FROM {reads.keyspace}.{view_table(USER_TRANSACTIONS)}")
+    return sum(1 for (written,) in rows if written is not None and epoch_ms(written) >= since_ms)
+
+
+def _delete_topic(bootstrap: str, topic: str) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-serving")
+        try:
+            admin.delete_topics([topic, f"{topic}.dead-letters"])
+        finally:
+            admin.close()
+    except Exception as exc:
+        print(f"bench.serving: could not delete topic {topic}: {exc}", file=sys.stderr)
+
+
+def _threads(call: Callable[[], bool], rate: float, seconds: float, progress: Any, workers: int = 4) -> Any:
+    from skewless.serving.bench import open_loop_threads
+
+    return open_loop_threads(call, rate=rate, seconds=seconds, workers=workers, progress=progress)
+
+
+async def _floor(reads: Reads, rate: float, seconds: float, progress: Any) -> Any:
+    from skewless.serving.bench import open_loop
+
+    return await open_loop(reads.floor, rate=rate, seconds=seconds, progress=progress)
+
+
+async def _sdk_async(reads: Reads, rate: float, seconds: float, progress: Any) -> Any:
+    from skewless.serving.bench import open_loop
+
+    return await open_loop(reads.sdk_async, rate=rate, seconds=seconds, progress=progress)
+
+
+async def _http(port: int, reads: Reads, rate: float, seconds: float, progress: Any) -> Any:
+    from skewless.serving.bench import BENCH_REFS, run_load
+
+    def body() -> bytes:
+        return json.dumps({"entities": [reads.key()], "features": BENCH_REFS}).encode()
+
+    return await run_load("127.0.0.1", port, body, rate=rate, seconds=seconds, progress=progress)
+
+
+def _batch_rate(reads: Reads, rate: float, reporter: Reporter) -> float:
+    """The first rate of BATCH_RATES (at or under `rate`) that a 3 s probe keeps up with."""
+    ladder = [r for r in BATCH_RATES if r <= rate] or [rate]
+    for candidate in ladder:
+        probe = _threads(reads.sdk_batch, candidate, 3.0, reporter.progress(f"sdk_batch100 probe @ {candidate:g}/s"), workers=8)
+        if probe.errors == 0 and keeps_up(probe.latencies_ms, limit_ms=100.0):
+            return candidate
+    return ladder[-1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
