@@ -118,6 +118,17 @@ def sample_every(rate: float, samples_per_s: float) -> int:
     return max(1, round(rate / samples_per_s))
 
 
+def task_label(vertex_name: str) -> str:
+    """A short name for one of the pipeline's tasks (a chain of operators) in Flink's REST."""
+    for marker, label in (
+        ("Source:", "source"), ("tiles ", "tiles"), ("dead_letters", "dead-letters"),
+        ("pre-commit", "iceberg-pre-commit"), ("Committer", "iceberg-committer"),
+    ):  # fmt: skip
+        if marker in vertex_name:
+            return label
+    return vertex_name.split(" -> ")[0][:30]
+
+
 def overlaps(start: float, end: float, windows: Sequence[tuple[float, float]]) -> bool:
     """Whether [start, end] meets any of the (closed) windows."""
     return any(w_start <= end and start <= w_end for w_start, w_end in windows)
@@ -402,21 +413,55 @@ class Periodic:
 
 
 class CheckpointTracker(Periodic):
-    """Collects the job's checkpoints (trigger time, end-to-end duration) from Flink's REST
-    history while the job runs: the history keeps only the latest few."""
+    """Collects the job's completed checkpoints from Flink's REST history while the job runs
+    (the history keeps only the latest few): when each ran, and per task how long its
+    barrier took to arrive (start delay), to align, and its snapshot's sync and async parts."""
+
+    PHASES = ("start_delay", "alignment", "sync", "async")
 
     def __init__(self, port: int, jid: str, every_s: float = 5.0) -> None:
         super().__init__(every_s)
-        self.url = f"http://127.0.0.1:{port}/jobs/{jid}/checkpoints"
+        self.url = f"http://127.0.0.1:{port}/jobs/{jid}"
         self.seen: dict[int, dict[str, Any]] = {}
+        self.phases: dict[tuple[str, str], list[float]] = {}
+        self._tasks: dict[str, str] | None = None
 
     def tick(self) -> None:
         try:
-            for c in _rest("GET", self.url).get("history", []):
-                if c.get("status") == "COMPLETED":
+            if self._tasks is None:
+                self._tasks = {v["id"]: task_label(v["name"]) for v in _rest("GET", self.url)["vertices"]}
+            for c in _rest("GET", f"{self.url}/checkpoints").get("history", []):
+                if c.get("status") == "COMPLETED" and c["id"] not in self.seen:
                     self.seen[c["id"]] = c
-        except (OSError, ValueError, KeyError, AttributeError):
+                    self._details(c["id"])
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass
+
+    def _details(self, checkpoint: int) -> None:
+        for vid, task in (self._tasks or {}).items():
+            stats = _rest("GET", f"{self.url}/checkpoints/details/{checkpoint}/subtasks/{vid}")
+            for sub in stats.get("subtasks", []):
+                measured = {
+                    "start_delay": sub.get("start_delay"),
+                    "alignment": (sub.get("alignment") or {}).get("duration"),
+                    "sync": (sub.get("checkpoint") or {}).get("sync"),
+                    "async": (sub.get("checkpoint") or {}).get("async"),
+                }
+                for phase, ms in measured.items():
+                    if isinstance(ms, (int, float)) and ms >= 0:
+                        self.phases.setdefault((task, phase), []).append(float(ms))
+
+    def breakdown(self) -> str:
+        """`task: phase p50/max ms, ...; task: ...` over the checkpoints seen."""
+        parts = []
+        for task in dict.fromkeys(t for t, _ in self.phases):
+            cells = [
+                f"{phase} {percentile(self.phases[(task, phase)], 50):.0f}/{max(self.phases[(task, phase)]):.0f}"
+                for phase in self.PHASES
+                if (task, phase) in self.phases
+            ]
+            parts.append(f"{task}: {', '.join(cells)}")
+        return "; ".join(parts) + " (ms, p50/max per checkpoint and subtask)" if parts else ""
 
     def windows(self) -> list[tuple[float, float]]:
         """(start, end) in epoch seconds of each completed checkpoint."""
@@ -738,7 +783,7 @@ class SendStats:
 
 def send_open_loop(
     producer: Any, codec: Any, topic: str, rate: float, seconds: float, users: int, rng: random.Random,
-    stop: threading.Event, on_sent: Any, line: Line, label: str,
+    stop: threading.Event, on_sent: Any, line: Line, label: str, tick_s: float = 0.002,
 ) -> SendStats:  # fmt: skip
     """Send `rate` events/s for `seconds`, each at its due time; `on_sent(seq, record, future)`."""
     schedule = RateSchedule(rate)
@@ -757,7 +802,9 @@ def send_open_loop(
             on_sent(stats.sent, record, sent, future)
             stats.sent += 1
         line.show(f"{label}: sent {stats.sent:,}/{total:,}")
-        time.sleep(max(0.0, min(schedule.at(stats.sent) - (time.monotonic() - start), 0.01)))
+        # Waking for every event costs more CPU than sending it: wake at most every tick_s
+        # and send what is due (each event's time is still its own send time).
+        time.sleep(max(tick_s, min(schedule.at(stats.sent) - (time.monotonic() - start), 0.01)))
     stats.seconds = time.monotonic() - start
     return stats
 
@@ -796,7 +843,9 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             )
             poller = Poller(session, statement, poll_ms / 1000, max_pending=512, give_up_s=60.0)
             poller.start()
-            producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=1, compression_type=None)
+            # linger 5 ms: what a latency-minded producer would use; 1 ms costs kafka-python
+            # about twice the CPU, which this 2-core machine would take from the job.
+            producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=5, compression_type=None)
             codec = transaction_codec()
             rng = random.Random(20_260_101)
             every = sample_every(rate, samples_per_s)
@@ -804,7 +853,9 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             def ignore(seq: int, record: dict, sent: float, future: Any) -> None:
                 pass
 
-            send_open_loop(producer, codec, topic, rate, warmup_s, workload.users, rng, stop, ignore, line, "warm-up")
+            warm_cpu = _cpu_s()
+            warm = send_open_loop(producer, codec, topic, rate, warmup_s, workload.users, rng, stop, ignore, line, "warm-up")
+            producer_cpu_share = (_cpu_s() - warm_cpu) / max(warm.seconds, 1e-9)  # sending alone, no polling
             load.samples.clear()
             usage_before = resource.getrusage(resource.RUSAGE_SELF)
 
@@ -844,7 +895,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     to_operator = [s.written_at - s.event_ms for s in done if s.written_at is not None]
     to_visible = [1000 * s.seen - s.written_at for s in done if s.written_at is not None]
     acks = [1000 * (s.acked - s.sent) for s in done if s.acked is not None]
-    cpu_s = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
+    cpu_s = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)  # sending and polling
     figures = {
         "e2e_latency_p50_ms": round(percentile(latencies, 50), 1),
         "e2e_latency_p99_ms": round(percentile(latencies, 99), 1),
@@ -860,6 +911,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
         "e2e_latency_poll_ms": poll_ms,
         "e2e_latency_polls_per_sample_mean": round(sum(s.polls for s in done) / len(done), 1),
         "e2e_latency_harness_cpu_share": round(cpu_s / max(stats.seconds, 1e-9), 3),
+        "e2e_latency_producer_cpu_share": round(producer_cpu_share, 3),
         "e2e_latency_method": (
             "open-loop Kafka producer (event_time = wall clock at send, random workload users); latency = "
             "time from send until a poll of the entity's Cassandra row (every ~poll_ms) shows valid_from >= event_time"
@@ -884,9 +936,11 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
         figures["e2e_latency_checkpoints"] = len(durations)
         figures["e2e_latency_checkpoint_duration_p50_ms"] = round(percentile(durations, 50), 1)
         figures["e2e_latency_checkpoint_duration_max_ms"] = round(max(durations), 1)
-    split = {True: [], False: []}
+        figures["e2e_latency_checkpoint_breakdown"] = checkpoints.breakdown()
+    split: dict[bool, list[float]] = {True: [], False: []}
     for s, ms in zip(done, latencies):
         split[overlaps(s.sent, s.seen, windows)].append(ms)
+    write_samples(SAMPLES_CSV, done, windows)
     for during, name in ((True, "during_checkpoint"), (False, "between_checkpoints")):
         figures[f"e2e_latency_{name}_samples"] = len(split[during])
         if split[during]:
@@ -900,15 +954,42 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     return figures
 
 
+SAMPLES_CSV = OUT / "e2e-latency-samples.csv"
+
+
+def write_samples(path: Path, samples: Sequence[Sample], windows: Sequence[tuple[float, float]]) -> None:
+    """One row per resolved sample, in send order, for a look at the latency over time."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["sent_epoch_s", "latency_ms", "kafka_ack_ms", "send_to_operator_ms", "operator_to_visible_ms", "polls", "during_checkpoint"])
+        for s in sorted(samples, key=lambda s: s.sent):
+            assert s.seen is not None
+            out.writerow([
+                f"{s.sent:.3f}", f"{1000 * (s.seen - s.sent):.1f}",
+                "" if s.acked is None else f"{1000 * (s.acked - s.sent):.1f}",
+                "" if s.written_at is None else s.written_at - s.event_ms,
+                "" if s.written_at is None else f"{1000 * s.seen - s.written_at:.1f}",
+                s.polls, int(overlaps(s.sent, s.seen, windows)),
+            ])  # fmt: skip
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 HISTOGRAM_EDGES_MS = (10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 5000, 10000)
 
 
 def histogram(values: Sequence[float], edges: Sequence[float] = HISTOGRAM_EDGES_MS) -> dict[str, int]:
-    """Counts per bucket "<=edge" plus ">last"; a compact picture of the latency spread."""
+    """Counts per bucket "le<edge>ms" plus "gt<last>ms"; a compact picture of the latency spread."""
     counts = [0] * (len(edges) + 1)
     for v in values:
         counts[bisect.bisect_left(edges, v)] += 1
-    keys = [f"<={e:g}" for e in edges] + [f">{edges[-1]:g}"]
+    keys = [f"le{e:05.0f}ms" for e in edges] + [f"gt{edges[-1]:05.0f}ms"]  # zero-padded: sorted JSON keys stay in order
     return dict(zip(keys, counts))
 
 

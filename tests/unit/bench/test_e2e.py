@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.e2e import RateSchedule, histogram, overlaps, percentile, plan_topic, sample_every, topic_name
+from bench.e2e import RateSchedule, histogram, overlaps, percentile, plan_topic, sample_every, task_label, topic_name
 from bench.workload import Workload
 
 
@@ -68,7 +68,7 @@ def test_plan_topic() -> None:
 
 def test_histogram_buckets() -> None:
     counts = histogram([5, 10, 11, 5000, 10**6], edges=(10, 100))
-    assert counts == {"<=10": 2, "<=100": 1, ">100": 2}
+    assert counts == {"le00010ms": 2, "le00100ms": 1, "gt00100ms": 2}
 
 
 def test_overlaps() -> None:
@@ -78,3 +78,11 @@ def test_overlaps() -> None:
     assert overlaps(5.0, 30.0, windows)  # spans both
     assert not overlaps(12.5, 19.9, windows)  # between
     assert not overlaps(1.0, 2.0, [])
+
+
+def test_task_label() -> None:
+    assert task_label("Source: t_raw[1] -> Calc[2] -> decode t -> (Map, logic v)") == "source"
+    assert task_label("tiles v -> (cassandra v: Writer, *anonymous_datastream_source$2*[4] -> Calc[5])") == "tiles"
+    assert task_label("ns.v_history: Sink pre-commit aggregator: ns.v_history") == "iceberg-pre-commit"
+    assert task_label("ns.v_history: Committer") == "iceberg-committer"
+    assert task_label("*anonymous_datastream_source$3*[7] -> t_dead_letters[8]: Writer -> t_dead_letters[8]: Committer") == "dead-letters"
