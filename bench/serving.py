@@ -11,8 +11,9 @@ One run:
    open-loop rate (latency from the scheduled instant: no coordinated omission), a warm-up
    then `--seconds` each:
    - `driver_floor`: a bare cassandra-driver prepared SELECT of the same partition and
-     columns, async (the floor the SDK is held to);
-   - `sdk`: `FeatureStore.get_online_features`, 1 entity x 20 features, from a thread pool;
+     columns, `execute_async` at the scheduled instant, latency taken in the driver's own
+     callback (no thread woken): the floor the SDK is held to;
+   - `sdk`: `FeatureStore.get_online_features`, 1 entity x 20 features, from 8 threads;
    - `sdk_async`: `get_online_features_async`, the same request, on the event loop;
    - `http`: `POST /features` to `skewless serve`, 1 entity x 20 features;
    - `sdk_batch100`: `get_online_features`, 100 entities x 20 features, at the main rate if
@@ -322,14 +323,10 @@ class Reads:
     def keys(self, n: int) -> list[str]:
         return [f"e{i}" for i in self.rng.sample(range(self.seeded), n)]
 
-    async def floor(self) -> bool:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+    def floor(self, done: Callable[[bool], None]) -> None:
+        """Send the read; the driver's IO thread calls `done` with its answer."""
         response = self._session.execute_async(self._select, (self.key(),))
-        response.add_callbacks(lambda rows: loop.call_soon_threadsafe(_settle, future, rows, None),
-                               lambda error: loop.call_soon_threadsafe(_settle, future, None, error))
-        rows = await future
-        return bool(rows)
+        response.add_callbacks(lambda rows: done(bool(rows)), lambda _error: done(False))
 
     def sdk(self) -> bool:
         from skewless.serving.bench import BENCH_REFS
@@ -352,15 +349,6 @@ class Reads:
     def close(self) -> None:
         self.store.close()
         self._cluster.shutdown()
-
-
-def _settle(future: asyncio.Future, rows: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(rows)
-    else:
-        future.set_exception(error)
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -521,7 +509,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stream_start = time.monotonic()
             written_since_ms = time.time_ns() // 1_000_000
             runners: dict[str, Callable[[float, Any], Any]] = {
-                "driver_floor": lambda s, p: asyncio.run(_floor(reads, args.rate, s, p)),
+                "driver_floor": lambda s, p: _floor(reads, args.rate, s, p),
                 "sdk": lambda s, p: _threads(reads.sdk, args.rate, s, p),
                 "sdk_async": lambda s, p: asyncio.run(_sdk_async(reads, args.rate, s, p)),
                 "http": lambda s, p: asyncio.run(_http(port, reads, args.rate, s, p)),
@@ -631,16 +619,16 @@ def _delete_topic(bootstrap: str, topic: str) -> None:
         print(f"bench.serving: could not delete topic {topic}: {exc}", file=sys.stderr)
 
 
-def _threads(call: Callable[[], bool], rate: float, seconds: float, progress: Any, workers: int = 4) -> Any:
+def _threads(call: Callable[[], bool], rate: float, seconds: float, progress: Any, workers: int = 8) -> Any:
     from skewless.serving.bench import open_loop_threads
 
     return open_loop_threads(call, rate=rate, seconds=seconds, workers=workers, progress=progress)
 
 
-async def _floor(reads: Reads, rate: float, seconds: float, progress: Any) -> Any:
-    from skewless.serving.bench import open_loop
+def _floor(reads: Reads, rate: float, seconds: float, progress: Any) -> Any:
+    from skewless.serving.bench import open_loop_callbacks
 
-    return await open_loop(reads.floor, rate=rate, seconds=seconds, progress=progress)
+    return open_loop_callbacks(reads.floor, rate=rate, seconds=seconds, progress=progress)
 
 
 async def _sdk_async(reads: Reads, rate: float, seconds: float, progress: Any) -> Any:

@@ -6,8 +6,9 @@ open-loop load generator `bench/serving.py` (the serving part of `make bench`) d
 rate. The load is open-loop: requests are scheduled at a fixed rate and each latency is
 measured from its scheduled instant, so a stalled server shows up as latency rather than
 as a slower send rate (no coordinated omission). `open_loop` drives any coroutine this way
-(HTTP, the SDK's async path, the bare driver); `open_loop_threads` drives a blocking call
-(the SDK's `get_online_features`) from a pool of threads. HTTP is keep-alive HTTP/1.1 over a
+(HTTP, the SDK's async path); `open_loop_threads` a blocking call (the SDK's
+`get_online_features`) from a pool of threads; `open_loop_callbacks` a call that answers
+through a callback (the bare driver's `execute_async`). HTTP is keep-alive HTTP/1.1 over a
 small connection pool, on uvloop, to 127.0.0.1 only.
 """
 
@@ -17,7 +18,6 @@ import argparse
 import asyncio
 import math
 import os
-import queue
 import statistics
 import subprocess
 import sys
@@ -152,48 +152,93 @@ def open_loop_threads(
     *,
     rate: float,
     seconds: float,
-    workers: int = 4,
+    workers: int = 8,
     progress: Callable[[LoadResult], None] | None = None,
 ) -> LoadResult:
-    """`open_loop` for a blocking call: this thread schedules, `workers` threads call. When all
-    workers are busy, a request waits in the queue, and that wait counts in its latency."""
+    """`open_loop` for a blocking call, made from `workers` threads: thread k makes requests
+    k, k + workers, ..., each at its scheduled instant, or as soon as it is free if its
+    previous call ran past it; that wait counts in the latency. No hand-off between threads
+    stands between the schedule and the call."""
     total = check_load(rate, seconds)
     if workers < 1:
         raise ValueError(f"workers {workers!r}: expected at least 1")
     tally = _Tally(total, seconds, progress)
     lock = threading.Lock()
-    due: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    start = time.perf_counter() + 0.05
 
-    def work() -> None:
-        while (scheduled := due.get()) is not None:
+    def work(first: int) -> None:
+        for i in range(first, total, workers):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0 and stop.wait(delay):
+                return
             try:
                 ok = call()
             except Exception:
                 ok = False
             with lock:
                 tally.answer(scheduled, ok)
+                snapshot = tally.due(i + 1) if first == 0 else None
+            if snapshot is not None:
+                progress(snapshot)  # type: ignore[misc]
 
-    threads = [threading.Thread(target=work, name=f"load-{i}", daemon=True) for i in range(workers)]
+    threads = [threading.Thread(target=work, args=(k,), name=f"load-{k}", daemon=True) for k in range(min(workers, total))]
     for thread in threads:
         thread.start()
     try:
-        start = time.perf_counter() + 0.05
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            due.put(scheduled)
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)  # wakes for Ctrl-C
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return tally.result()
+
+
+def open_loop_callbacks(
+    start_call: Callable[[Callable[[bool], None]], None],
+    *,
+    rate: float,
+    seconds: float,
+    grace_s: float = 5.0,
+    progress: Callable[[LoadResult], None] | None = None,
+) -> LoadResult:
+    """`open_loop` for a non-blocking call: `start_call(done)` is made at each scheduled
+    instant from this thread, and `done(ok)` is called once (from any thread) when it answers;
+    the latency is taken in `done`, with no thread woken to see it."""
+    total = check_load(rate, seconds)
+    tally = _Tally(total, seconds, progress)
+    lock = threading.Lock()
+    finished = threading.Event()
+    answered = [0]
+
+    def answer(scheduled: float, ok: bool) -> None:
+        with lock:
+            tally.answer(scheduled, ok)
+            answered[0] += 1
+            if answered[0] == total:
+                finished.set()
+
+    begin = time.perf_counter() + 0.05
+    for i in range(total):
+        scheduled = begin + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            start_call(lambda ok, s=scheduled: answer(s, ok))
+        except Exception:
+            answer(scheduled, False)
+        if progress is not None:
             with lock:
                 snapshot = tally.due(i + 1)
             if snapshot is not None:
                 progress(snapshot)
-    finally:
-        for _ in threads:
-            due.put(None)
-        for thread in threads:
-            thread.join()
-    return tally.result()
+    finished.wait(grace_s)
+    with lock:
+        return LoadResult(total, tally.ok, total - tally.ok, list(tally.latencies), seconds)
 
 
 # -- HTTP ------------------------------------------------------------------------------

@@ -76,3 +76,17 @@ def test_open_loop_threads_runs_every_scheduled_call_once():
     assert result.ok + result.errors == 20
     with pytest.raises(ValueError, match="workers"):
         open_loop_threads(call, rate=10, seconds=1, workers=0)
+
+
+def test_open_loop_callbacks_takes_latency_when_done_is_called_and_counts_silence_as_errors():
+    from skewless.serving.bench import open_loop_callbacks
+
+    started: list[int] = []
+
+    def start(done) -> None:
+        started.append(1)
+        if len(started) % 2:
+            done(True)  # even calls never answer
+
+    result = open_loop_callbacks(start, rate=200, seconds=0.05, grace_s=0.05)
+    assert result.sent == 10 == len(started) and result.ok == 5 and result.errors == 5 and len(result.latencies_ms) == 5
