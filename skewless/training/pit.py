@@ -29,6 +29,7 @@ import threading
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 AsOf = Literal["event_time", "known_time"]
@@ -81,7 +82,7 @@ def point_in_time_join(
     instants; history holds keys, features, valid_from, written_at, version (times as
     timestamps or epoch us).
     """
-    lab = label_keys.select(keys).append_column(ROW, pa.array(range(label_keys.num_rows), pa.int64()))
+    lab = label_keys.select(keys).append_column(ROW, pa.array(np.arange(label_keys.num_rows, dtype=np.int64)))
     lab = lab.append_column(TS, label_ts_us)
     hist = history.select(keys + features)
     for name in ("valid_from", "written_at", "version"):
