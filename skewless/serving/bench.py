@@ -179,7 +179,8 @@ def open_loop_threads(
                 ok = False
             with lock:
                 tally.answer(scheduled, ok)
-                snapshot = tally.due(i + 1) if first == 0 else None
+                scheduled_so_far = min(total, int((time.perf_counter() - start) * rate) + 1)
+                snapshot = tally.due(scheduled_so_far) if first == 0 else None
             if snapshot is not None:
                 progress(snapshot)  # type: ignore[misc]
 
