@@ -7,8 +7,8 @@ prints one JSON line: wall seconds from submission to completion, and Flink's ow
 runtime of the job.
 
 Variants:
-- `skewless`: table -> to_data_stream -> key_by user -> TileAggregator (the pipeline's
-  operator, same ViewSpec machinery) -> blackhole.
+- `skewless`: table -> to_data_stream -> the pipeline's aggregation operator
+  (`udfs.aggregator.aggregate`: key by user, JVM tile engine built from the ViewSpec) -> blackhole.
 - `native_over`: Flink SQL OVER ... RANGE windows computing the same five features. Flink
   accepts only one window per SELECT level, so the windows nest, one level each.
 - `passthrough`: source -> blackhole, the ceiling for any operator on this input.
@@ -66,13 +66,12 @@ NATIVE_OVER_SQL = f"""
 def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horizon: int, work_dir: Path) -> dict:
     flink_home.apply_to_environ()  # before anything starts PyFlink's JVM
 
-    from pyflink.common import Types
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 
     from bench.workload import WATERMARK_DELAY_MS, view_spec
     from jobs.pipeline import flink_configuration
-    from udfs.aggregator import TileAggregator, update_type
+    from udfs.aggregator import aggregate, update_type
 
     # The project's flink-conf (thread mode, state cache, checkpointing), as the pipeline runs.
     config = flink_configuration()
@@ -103,12 +102,7 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
                 "SELECT user_id, event_time, amount, 'bench' AS topic, 0 AS `partition`, CAST(0 AS BIGINT) AS `offset` FROM events"
             )
         )
-        updates = (
-            rows.key_by(_user_of, key_type=Types.STRING())
-            .process(TileAggregator(spec, expiry_horizon), output_type=update_type(spec))
-            .name(f"tiles {spec.name}")
-            .uid(f"{spec.uid}-tiles")
-        )
+        updates = aggregate(rows, spec, expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
         t_env.execute_sql(
             f"CREATE TABLE sink_updates (user_id STRING, {columns}, valid_from BIGINT, written_at BIGINT, version BIGINT) "
             "WITH ('connector' = 'blackhole')"
@@ -136,10 +130,6 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
         "java_version": get_gateway().jvm.java.lang.System.getProperty("java.version"),
         "execution_mode": config.get_string("python.execution-mode", "process"),
     }
-
-
-def _user_of(row) -> str:  # module level: pickled by reference, not by value
-    return row[0]
 
 
 def main(argv: list[str] | None = None) -> int:

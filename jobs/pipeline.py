@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration
 from pyflink.datastream import CheckpointingMode, DataStream, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
@@ -30,7 +30,7 @@ from jobs.sources import dead_letter_sink_ddl, dead_letter_topic, kafka_source_d
 from skewless.errors import SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
-from udfs.aggregator import LATE_EVENTS, TileAggregator, update_type
+from udfs.aggregator import LATE_EVENTS, aggregate, update_type
 from udfs.decode import DEAD_LETTERS, DecodeRecords, Field, ViewEvents, check_view, event_type, record_fields, record_type
 
 
@@ -99,12 +99,7 @@ def add_view(
         .name(f"logic {spec.name}")
         .uid(f"{spec.uid}-logic")
     )
-    updates = (
-        events.key_by(lambda e: e[0], key_type=Types.STRING())
-        .process(TileAggregator(spec, options.expiry_horizon), output_type=update_type(spec))
-        .name(f"tiles {spec.name}")
-        .uid(f"{spec.uid}-tiles")
-    )
+    updates = aggregate(events, spec, options.expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
     cassandra = CassandraSinkConfig.for_view(spec, settings)
     updates.sink_to(cassandra_sink(cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(f"{spec.uid}-cassandra")
     history = t_env.create_statement_set()

@@ -1,33 +1,34 @@
-"""The keyed operator: tiled windows in Flink keyed state, driven by events and expiry timers.
+"""The keyed aggregation operator of a view: skewless's JVM tile engine, configured from the spec.
+
+The engine (jvm/flink/src/main/java/io/skewless/engine) runs the same tiled-window
+semantics as the reference engine in udfs/tiles.py, which parity tests hold it to
+(tests/flink). It runs in the JVM because per-event Python state round trips capped the
+operator at about 1.5k events/s; the definitions stay the single source of truth: the
+operator is built here from the compiled ViewSpec and nothing else.
 
 An event updates the entity's values the moment it arrives (fresh online values); an
 event-time timer at each tile-expiry instant emits the value a window takes when a tile
 leaves it. Out-of-order and late events within the view's allowed lateness produce
-correction rows with a higher revision (see udfs/tiles.py); events behind that bound are
-dead-lettered with the reason.
+correction rows with a higher revision; events behind that bound go to the `LATE_EVENTS`
+side output as dead letters with the reason.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from typing import Any, Iterator
 
-from pyflink.common import Row
 from pyflink.common.typeinfo import Types, TypeInformation
-from pyflink.datastream import KeyedProcessFunction, OutputTag
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream import DataStream, OutputTag
+from pyflink.java_gateway import get_gateway
+from pyflink.util.java_utils import to_jarray
 
 from skewless.spec import ViewSpec
 from udfs.dead_letters import DEAD_LETTER_TYPE
-from udfs.decode import view_dead_letter
-from udfs.tiles import TiledWindows, Update
 
+# The JVM operator emits its too-late events under this tag id (side outputs match by id).
 LATE_EVENTS = OutputTag("late-events", DEAD_LETTER_TYPE)
-# Cassandra's USING TIMESTAMP: microseconds of valid_from, the low three digits carry the
-# revision, so a correction of an instant outranks the value it corrects.
-VERSION_SCALE = 1000
-MAX_REVISION = VERSION_SCALE - 1
+# The JVM's stand-in for "no expiry horizon".
+NO_HORIZON = -1
 
 
 def flink_type(value_type: str) -> TypeInformation:
@@ -42,61 +43,22 @@ def update_type(spec: ViewSpec) -> TypeInformation:
     return Types.ROW_NAMED(names, types)
 
 
-def version_of(update: Update) -> int:
-    return update.valid_from * VERSION_SCALE + min(update.revision, MAX_REVISION)
+def aggregate(events: DataStream, spec: ViewSpec, expiry_horizon: int | None) -> DataStream:
+    """Key `events` (rows: key, event time, the view's input columns, topic, partition, offset)
+    by entity and run the view's tiled windows; returns the update stream (`update_type`).
 
-
-class TileAggregator(KeyedProcessFunction):
-    def __init__(self, spec: ViewSpec, expiry_horizon: int | None) -> None:
-        self.spec = spec
-        self.expiry_horizon = expiry_horizon
-        self.engine: TiledWindows | None = None
-        self.state = None
-        self.late = None
-        self.input_index: list[int | None] = []
-
-    def open(self, runtime_context: Any) -> None:
-        self.engine = TiledWindows(self.spec.features, self.spec.allowed_lateness_ms, self.expiry_horizon)
-        self.state = runtime_context.get_state(ValueStateDescriptor("tiles", Types.PICKLED_BYTE_ARRAY()))
-        self.late = runtime_context.get_metrics_group().counter("late_events")
-        # Decoded events carry the view's input columns once each; features index into them.
-        columns = self.spec.input_columns
-        self.input_index = [None if f.column is None else columns.index(f.column) for f in self.spec.features]
-
-    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
-        engine = self.engine
-        event_time = value[1]
-        watermark = ctx.timer_service().current_watermark()
-        if not engine.accepts(event_time, watermark):  # type: ignore[union-attr]
-            self.late.inc()  # type: ignore[union-attr]
-            behind = watermark - event_time
-            reason = (
-                f"late event: event_time {event_time} is {behind} ms behind the watermark, "
-                f"beyond the allowed lateness of {self.spec.allowed_lateness_ms} ms"
-            )
-            body = json.dumps({"key": value[0], "event_time": event_time}).encode()
-            yield LATE_EVENTS, view_dead_letter(self.spec, body, reason, "aggregate", value[-3], value[-2], value[-1])
-            return
-        state = self.state.value() or engine.new_state()  # type: ignore[union-attr]
-        inputs = tuple(None if i is None else value[2 + i] for i in self.input_index)
-        updates = engine.on_event(state, event_time, inputs, watermark)  # type: ignore[union-attr]
-        yield from self._emit(state, updates, ctx)
-
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Row]:
-        state = self.state.value()  # type: ignore[union-attr]
-        if state is None:
-            return
-        watermark = ctx.timer_service().current_watermark()
-        updates = self.engine.on_timer(state, timestamp, watermark)  # type: ignore[union-attr]
-        yield from self._emit(state, updates, ctx)
-
-    def _emit(self, state: Any, updates: list[Update], ctx: Any) -> Iterator[Row]:
-        wake = self.engine.next_timer(state)  # type: ignore[union-attr]
-        if wake is not None and wake != state.timer:
-            ctx.timer_service().register_event_time_timer(wake)
-            state.timer = wake
-        self.state.update(state)  # type: ignore[union-attr]
-        key = ctx.get_current_key()
-        now = int(time.time() * 1000)
-        for u in updates:
-            yield Row(key, *u.values, u.valid_from, now, version_of(u))
+    `expiry_horizon` (epoch ms) stops tile-expiry updates there; None follows the watermark.
+    """
+    jvm = get_gateway().jvm
+    columns = spec.input_columns
+    function = jvm.io.skewless.flink.TileAggregatorFunction.create(
+        f"{spec.name}@{spec.version}",
+        to_jarray(jvm.String, [f.op for f in spec.features]),
+        to_jarray(jvm.int, [-1 if f.column is None else columns.index(f.column) for f in spec.features]),
+        to_jarray(jvm.long, [f.hop_ms or 0 for f in spec.features]),
+        to_jarray(jvm.int, [f.tiles for f in spec.features]),
+        to_jarray(jvm.String, [json.dumps(f.param) for f in spec.features]),
+        spec.allowed_lateness_ms,
+        NO_HORIZON if expiry_horizon is None else expiry_horizon,
+    )
+    return DataStream(function.applyTo(events._j_data_stream, update_type(spec).get_java_type_info()))
