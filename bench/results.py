@@ -24,7 +24,7 @@ LOCK_PATH = HERE / "out" / ".results.lock"
 
 # The engine part's variants: (key prefix, label, what it is).
 ENGINE_VARIANTS = (
-    ("engine", "skewless TileAggregator", "to_data_stream -> key_by -> TileAggregator (Python, thread mode) -> blackhole"),
+    ("engine", "skewless tile engine", "to_data_stream -> key by user -> JVM tile engine built from the ViewSpec -> blackhole"),
     ("native_over", "Flink SQL OVER", "five RANGE OVER windows, nested one per SELECT (Java) -> blackhole"),
     ("passthrough", "pass-through (ceiling)", "the same CSV source -> blackhole"),
 )
