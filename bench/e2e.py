@@ -474,6 +474,46 @@ class CheckpointTracker(Periodic):
         return [float(c["end_to_end_duration"]) for c in self.seen.values()]
 
 
+class TaskTime(Periodic):
+    """Where each task of the job spends its time (Flink's busy / back-pressured / idle ms per
+    second, the max over its subtasks), sampled while it runs: the busy task that is not
+    back-pressured is the bottleneck."""
+
+    METRICS = ("busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "idleTimeMsPerSecond")
+
+    def __init__(self, port: int, every_s: float = 5.0) -> None:
+        super().__init__(every_s)
+        self.base = f"http://127.0.0.1:{port}"
+        self.samples: dict[tuple[str, str], list[float]] = {}
+
+    def tick(self) -> None:
+        try:
+            jobs = [j["jid"] for j in _rest("GET", f"{self.base}/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
+            if not jobs:
+                return
+            for v in _rest("GET", f"{self.base}/jobs/{jobs[0]}")["vertices"]:
+                query = ",".join(self.METRICS)
+                url = f"{self.base}/jobs/{jobs[0]}/vertices/{v['id']}/subtasks/metrics?get={query}&agg=max"
+                for m in _rest("GET", url):
+                    value = float(m["max"])
+                    if math.isfinite(value):
+                        self.samples.setdefault((task_label(v["name"]), m["id"]), []).append(value)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not up yet, or already gone
+
+    def split(self) -> str:
+        """`task: busy N%, back-pressured N%, idle N%; ...`, means over the samples."""
+        parts = []
+        for task in dict.fromkeys(t for t, _ in self.samples):
+            cells = []
+            for metric, name in zip(self.METRICS, ("busy", "back-pressured", "idle")):
+                values = self.samples.get((task, metric))
+                if values:
+                    cells.append(f"{name} {sum(values) / len(values) / 10:.0f}%")
+            parts.append(f"{task}: {', '.join(cells)}")
+        return "; ".join(parts)
+
+
 class LoadSampler(Periodic):
     """os.getloadavg() every few seconds while a phase runs."""
 
@@ -617,7 +657,7 @@ def measure_max_rate(workload: Workload, settings: Any) -> dict[str, Any]:
             job.start()
             port = job.find_rest()
             source = "".join(c if c.isalnum() else "_" for c in topic) + "_raw"
-            with JobWatcher(port, workload.events, line, source=source):
+            with JobWatcher(port, workload.events, line, source=source), TaskTime(port) as tasks:
                 wall_s = job.wait()
         finally:
             job.stop()
@@ -637,6 +677,7 @@ def measure_max_rate(workload: Workload, settings: Any) -> dict[str, Any]:
             "events / (last - first written_at of this run's Iceberg history rows): the aggregation "
             "operator's wall clock at its first and last update; excludes job start-up and the final checkpoint"
         ),
+        "e2e_task_time": tasks.split() + " (means of samples every 5 s while the bounded job ran)",
         "e2e_topic": topic,
         "e2e_topic_reused": reused,
         **load.figures("e2e_max_rate"),
