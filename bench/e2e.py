@@ -15,8 +15,17 @@ so it measures whichever aggregation operator the pipeline runs.
    the workload); for a few sampled events per second, a poller reads the entity's
    Cassandra row every ~2 ms until its valid_from reaches the event's time.
 
+Beside the headline figures it records where the time goes: per task of the bounded run,
+Flink's busy / back-pressured / idle time (`e2e_task_time`: the busy task that is not
+back-pressured bounds the rate); per latency sample, send -> Kafka ack, send -> the
+operator's `written_at`, and `written_at` -> visible in Cassandra; which samples met a
+checkpoint, and each task's checkpoint phases (`e2e_latency_checkpoint_breakdown`). The
+samples are also written to bench/out/e2e-latency-samples.csv.
+
 Figures go to bench/results.json (keys `e2e_*`). Flink's own output goes to
-bench/out/logs/e2e-*.log.
+bench/out/logs/e2e-*.log. The bench keyspace, namespace and workload topics are reused
+across runs (the history table is purged before each max-rate run); the latency run's
+topics are deleted after it.
 """
 
 from __future__ import annotations
@@ -826,7 +835,7 @@ def send_open_loop(
     producer: Any, codec: Any, topic: str, rate: float, seconds: float, users: int, rng: random.Random,
     stop: threading.Event, on_sent: Any, line: Line, label: str, tick_s: float = 0.002,
 ) -> SendStats:  # fmt: skip
-    """Send `rate` events/s for `seconds`, each at its due time; `on_sent(seq, record, future)`."""
+    """Send `rate` events/s for `seconds`, each at its due time; `on_sent(seq, record, sent, future)`."""
     schedule = RateSchedule(rate)
     total = schedule.due(seconds) - 1
     stats = SendStats()
