@@ -38,11 +38,16 @@ test: jars stack-up
 	$(PY) -m pytest tests
 
 # Benchmarks, peers in the same run, reported as ratios in bench/results.{json,md,png}.
-# The engine part needs no stack. Full workload by default (3M events, 10k users: long);
-# scale down with e.g. `make bench BENCH_EVENTS=100000 BENCH_USERS=10000`.
-bench: jars
+# Parts, one after another so none loads the machine under another: the streaming engine
+# (no stack), end to end (Kafka -> job -> Cassandra + Iceberg), online reads while a job
+# runs, training sets. Full workloads by default (long); scale down with e.g.
+# `make bench BENCH_EVENTS=100000 BENCH_SERVING_SECONDS=10 BENCH_TRAINING_LABELS=100000`.
+bench: jars stack-up
 	@$(VENV)/bin/pip install --quiet --progress-bar off -c requirements.lock -e ".[bench]"
 	$(PY) -m bench
+	$(PY) -m bench.e2e
+	$(PY) -m bench.serving
+	$(PY) -m bench.training
 
 clean: stack-down
 	rm -rf $(VENV) .skewless

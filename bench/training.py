@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from bench.__main__ import _env_int
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "training"
@@ -310,11 +311,6 @@ def _param_args(params: Params) -> list[str]:
         "--entities", str(params.entities), "--updates", str(params.updates), "--days", str(params.days),
         "--labels", str(params.labels), "--ttl-days", str(params.ttl_days), "--seed", str(params.seed),
     ]  # fmt: skip
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw.replace("_", "")) if raw else default
 
 
 def main(argv: list[str] | None = None) -> int:
