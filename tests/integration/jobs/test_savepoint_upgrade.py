@@ -61,7 +61,7 @@ def online_rows(spec: ViewSpec, settings: Settings, keys: list[str]) -> dict[str
         reader.close()
 
 
-def wait_until_caught_up(spec: ViewSpec, settings: Settings, events: Events, timeout_s: float = 180) -> dict[str, Any]:
+def wait_until_caught_up(spec: ViewSpec, settings: Settings, events: Events, timeout_s: float = 300) -> dict[str, Any]:
     """Poll Cassandra until every entity's value is at or past its last event."""
     deadline = time.monotonic() + timeout_s
     while True:
