@@ -67,6 +67,7 @@ def _num(value: Any, digits: int = 0) -> str:
 
 def render_markdown(data: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", f"Generated from `bench/results.json` ({data.get('timestamp', '')}).", ""]
+    lines += _targets_section(data)
     if "engine_events_per_s" in data:
         lines += _engine_section(data)
     machine = data.get("machine") or {}
@@ -77,6 +78,35 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += ["## All figures", "", "| key | value |", "|---|---|"]
     lines += [f"| `{k}` | {_num(v, 3) if isinstance(v, float) else _num(v)} |" for k, v in sorted(data.items()) if k != "machine"]
     return "\n".join(lines) + "\n"
+
+
+# The targets each headline figure is held to: (key, label, comparison, bound).
+TARGETS = (
+    ("engine_vs_native_over", "engine vs native OVER (x)", ">=", 1.0),
+    ("e2e_events_per_s", "end to end, events/s", ">=", 15_000),
+    ("e2e_latency_p99_ms", "event to Cassandra p99 at half max rate, ms", "<=", 2_000),
+    ("sdk_p99_ms", "SDK p99, 1 entity x 20 features, ms", "<=", 2.0),
+    ("sdk_vs_driver_floor_p99", "SDK p99 / bare driver p99", "<=", 1.3),
+    ("http_p99_ms", "HTTP p99, 1 entity x 20 features, ms", "<=", 5.0),
+    ("training_label_rows_per_s", "training set, label rows/s", ">=", 250_000),
+    ("training_vs_duckdb_raw", "training set vs raw DuckDB ASOF (x)", ">=", 0.5),
+)
+
+
+def _short(value: float) -> str:
+    return _num(value, 0 if abs(value) >= 100 else 2)
+
+
+def _targets_section(data: dict[str, Any]) -> list[str]:
+    lines = ["## Targets", "", "| figure | measured | target | |", "|---|---:|---:|---|"]
+    for key, label, comparison, bound in TARGETS:
+        if key not in data:
+            lines.append(f"| {label} | not measured | {comparison} {_short(bound)} | |")
+            continue
+        value = data[key]
+        met = value >= bound if comparison == ">=" else value <= bound
+        lines.append(f"| {label} (`{key}`) | {_short(value)} | {comparison} {_short(bound)} | {'met' if met else '**missed**'} |")
+    return [*lines, ""]
 
 
 def _engine_section(data: dict[str, Any]) -> list[str]:
