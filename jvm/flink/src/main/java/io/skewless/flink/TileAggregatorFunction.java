@@ -7,7 +7,6 @@ import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
@@ -26,7 +25,8 @@ import org.apache.flink.types.Row;
  * partition INT, offset LONG), keyed by field 0 ({@link RowFieldKey}). Output: (key, one value per
  * feature, valid_from LONG, written_at LONG, version LONG) with version = valid_from * 1000 +
  * min(revision, 999). Events behind the allowed lateness go to {@link #lateEventsTag()} as dead
- * letters. State: one {@code byte[]} per key named "tiles", {@link EntityState#encode()}.
+ * letters. State: one {@link EntityState} per key named "tiles", kept as a live object on the heap
+ * backend and encoded only for snapshots ({@link EntityStateSerializer}).
  */
 public final class TileAggregatorFunction extends KeyedProcessFunction<String, Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -52,7 +52,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     private final long expiryHorizonMs;
 
     private transient TileEngine engine;
-    private transient ValueState<byte[]> state;
+    private transient ValueState<EntityState> state;
     private transient Counter lateEvents;
     private transient OutputTag<Row> lateTag;
     private transient boolean arityChecked;
@@ -140,8 +140,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     @Override
     public void open(OpenContext openContext) {
         engine = TileEngine.of(ops, hopMs, tiles, params, allowedLatenessMs, expiryHorizonMs);
-        state = getRuntimeContext().getState(
-                new ValueStateDescriptor<>(STATE_NAME, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>(STATE_NAME, EntityStateSerializer.INSTANCE));
         lateEvents = getRuntimeContext().getMetricGroup().counter(LATE_EVENTS_METRIC);
         lateTag = lateEventsTag();
     }
@@ -158,19 +157,18 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
                     allowedLatenessMs, value.getField(arity - 3), value.getField(arity - 2), value.getField(arity - 1)));
             return;
         }
-        byte[] stored = state.value();
-        EntityState entity = stored == null ? engine.newState() : EntityState.decode(stored);
+        EntityState stored = state.value();
+        EntityState entity = stored == null ? engine.newState() : stored;
         List<Update> updates = engine.onEvent(entity, eventTime, inputs(value), watermark);
         emit(entity, updates, ctx, out);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Row> out) throws Exception {
-        byte[] stored = state.value();
-        if (stored == null) {
+        EntityState entity = state.value();
+        if (entity == null) {
             return;
         }
-        EntityState entity = EntityState.decode(stored);
         List<Update> updates = engine.onTimer(entity, timestamp, ctx.timerService().currentWatermark());
         emit(entity, updates, ctx, out);
     }
@@ -213,7 +211,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
             ctx.timerService().registerEventTimeTimer(wake);
             entity.setTimer(wake);
         }
-        state.update(entity.encode());
+        state.update(entity);
         String key = ctx.getCurrentKey();
         long now = System.currentTimeMillis();
         int features = engine.featureCount();
