@@ -141,6 +141,22 @@ def test_replay_is_idempotent(hosts, session, keyspace, record_property):
         assert online.get(sample) == {k: {"score": latest[k][1], "count_30d": latest[k][2]} for k in sample}
 
 
+def test_a_burst_of_updates_converges_on_the_newest_of_each_row(hosts, session, keyspace):
+    # One request slot and 500 versions per row arriving shuffled: most updates wait while
+    # another is in flight, so the writer conflates them; each row must still end on its
+    # newest version, never on one that merely arrived last.
+    rng = random.Random(11)
+    t = int(time.time() * 1000) - 3_600_000
+    rows = [update(f"u{k}", float(v), v, t + v * 1_000) for k in range(20) for v in range(500)]
+    rng.shuffle(rows)
+    run_job(rows, sink_config(hosts, keyspace, max_in_flight=1))
+
+    state = stored(session, keyspace)
+    assert {k: v[:2] + (v[3],) for k, v in state.items()} == {
+        f"u{k}": (499.0, 499, (t + 499_000) * 1000) for k in range(20)
+    }
+
+
 def test_expired_values_are_absent_at_read(hosts, session, keyspace):
     ttl_ms = 60_000
     now = int(time.time() * 1000)
