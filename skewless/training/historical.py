@@ -1,12 +1,13 @@
 """Training sets: point-in-time-correct features for labelled instants, from the Iceberg history.
 
 Plan: one pyiceberg scan planned with the labels' time range (TTL look-back included) and,
-when few, their entities. Up to `chunk_rows` labels are joined at once in their own
-order. More are sorted by entity key and cut into chunks of `chunk_rows`; each chunk
-reads, from the planned files, only the rows of its key range and time range (files
-skipped by their column bounds, row groups by their statistics), is joined by DuckDB
-(`point_in_time_join`) while the next chunk is read, and its features are put back in
-label order at the end. Memory: the labels, their feature columns, and at most two
+when few, their entities. Labels' keys become integer codes in key order (`keys.KeyCoder`).
+Up to `chunk_rows` labels are joined at once in their own order. More are sorted by code
+and cut into chunks of `chunk_rows`; each chunk reads, from the planned files, only the
+rows of its key range and time range (files skipped by their column bounds, row groups by
+their statistics, read by `scan.HistoryReader` straight from Parquet), is joined
+(`pit.join_coded`) while the next chunk is read, and its features are put back in label
+order at the end. Memory: the labels, their feature columns, and at most two
 chunks' history, never the whole history."""
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import META_COLUMNS, HistoryTable, history_identifier
 from skewless.training.errors import TrainingSetError
 from skewless.training.labels import check_keys, label_times_us, to_arrow
-from skewless.training.pit import AS_OF_MODES, AsOf, point_in_time_join
+from skewless.training.keys import KeyCoder
+from skewless.training.pit import AS_OF_MODES, AsOf, HistoryRows, as_us, feature_type, join_coded
+from skewless.training.scan import Chunk, HistoryReader
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -110,7 +113,7 @@ def _load(view: str | HistoryTable, cfg: CatalogConfig, catalog: Catalog | None)
 
 def _chunk_filter(label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
     """`_row_filter` plus each key column's [min, max] over the chunk: labels sorted by key
-    make that a narrow range, which prunes files and row groups by their statistics."""
+    make that a narrow range, which prunes files by their column bounds."""
     from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
     expr = _row_filter(label_keys, ts_us, ttl_us, as_of)
@@ -120,30 +123,18 @@ def _chunk_filter(label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | No
     return expr
 
 
-def _key_order(label_keys: pa.Table) -> pa.Array:
-    """Label row numbers sorted by key, stably. Each key column is sorted as the rank of its
-    value among the column's distinct values: sorting integers beats sorting strings, and
-    the distinct values are usually far fewer than the labels."""
-    ranks = {}
-    for name in label_keys.column_names:
-        encoded = pc.dictionary_encode(label_keys[name].combine_chunks())
-        ranks[name] = pc.rank(encoded.dictionary, tiebreaker="dense").take(encoded.indices)
-    return pc.sort_indices(pa.table(ranks), sort_keys=[(name, "ascending") for name in ranks])
-
-
-def _read(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
-    """The rows of `tasks` matching expr: files whose column bounds exclude it are skipped,
-    then pyiceberg's Arrow reader prunes row groups by their statistics and filters rows."""
+def _arrow_scan(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
+    """The rows of `tasks` matching expr, through pyiceberg's reader (delete files, field-id
+    mapping): for the files HistoryReader cannot read directly."""
     from pyiceberg.io.pyarrow import ArrowScan
 
-    try:  # what DataScan.plan_files prunes files with (private in pyiceberg 0.8)
-        from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
-    except ImportError:  # pragma: no cover - a pyiceberg without it: the reader still prunes row groups
-        chosen = tasks
-    else:
-        may_match = _InclusiveMetricsEvaluator(table.schema(), expr).eval
-        chosen = [task for task in tasks if may_match(task.file)]
-    return ArrowScan(table.metadata, table.io, projection, expr).to_table(chosen)
+    return ArrowScan(table.metadata, table.io, projection, expr).to_table(tasks)
+
+
+def _read(reader: HistoryReader, chunk: Chunk, following: Chunk | None, may_match: Callable[[Any], bool],
+          empty: pa.Schema) -> HistoryRows:
+    """The history rows of one chunk's key codes and time range, coded."""
+    return HistoryRows.concat(reader.read(chunk, following, may_match), empty)
 
 
 def _features(
@@ -159,48 +150,103 @@ def _features(
     """Join chunk_rows labels at a time; return `rows(start, stop)`, the feature columns of
     label rows [start, stop) in label order."""
     n = label_keys.num_rows
-    fields = (*history.key_names, *history.feature_names, *META_COLUMNS)
-
-    def join(keys: pa.Table, ts: pa.ChunkedArray, rows: pa.Table) -> pa.Table:
-        return point_in_time_join(keys, ts, rows, history.key_names, history.feature_names, ttl_us, as_of)
-
+    arrow_schema = table.schema().as_arrow()
+    names = history.feature_names
+    feature_schema = pa.schema([pa.field(f, feature_type(arrow_schema.field(f).type)) for f in names])
     if n == 0:
-        empty = join(label_keys, ts_us, table.schema().as_arrow().empty_table())
+        empty = feature_schema.empty_table()
         return lambda start, stop: empty
-    scan = table.scan(row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of), selected_fields=fields)
-    if n <= chunk_rows:  # one chunk: labels in their own order, no sort, no reordering
-        out = join(label_keys, ts_us, scan.to_arrow())
-        if progress is not None:
-            progress(n, n)
-        return lambda start, stop: out.slice(start, stop - start)
 
-    # Several chunks: labels sorted by entity key, so each chunk needs the history of a
-    # narrow key range only (one entity's labels may straddle two chunks: both read it).
-    tasks = list(scan.plan_files())
+    coder = KeyCoder(label_keys)
+    codes, ts = coder.codes, as_us(ts_us)
+    scan = table.scan(row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of),
+                      selected_fields=(*history.key_names, *names, *META_COLUMNS))
     projection = scan.projection()
-    order = _key_order(label_keys)
+    one = n <= chunk_rows  # one chunk: labels in their own order, no sort, no reordering
+    order = None if one else np.argsort(codes, kind="stable")
+    starts = list(range(0, n, chunk_rows))
 
-    def read(start: int) -> tuple[pa.Table, pa.ChunkedArray, pa.Table]:
-        rows_of = order.slice(start, chunk_rows)
-        keys, ts = label_keys.take(rows_of), ts_us.take(rows_of)
-        return keys, ts, _read(table, projection, tasks, _chunk_filter(keys, ts, ttl_us, as_of))
+    def rows_of(start: int) -> np.ndarray | slice:
+        return slice(0, n) if order is None else order[start : start + chunk_rows]
 
-    # The next chunk's history is read while DuckDB joins this one (both release the GIL),
-    # so at most two chunks' history are in memory at once.
+    def chunk_at(i: int) -> Chunk | None:
+        if i >= len(starts):
+            return None
+        rows = rows_of(starts[i])
+        code, t = codes[rows], ts[rows]
+        lo, hi = (0, coder.count - 1) if order is None else (int(code[0]), int(code[-1]))
+        key_lo, key_hi = coder.first_key_range(lo, hi)
+        return Chunk(lo, hi, key_lo, key_hi, None if ttl_us is None else int(t.min()) - ttl_us, int(t.max()))
+
+    def expression(chunk: Chunk, rows: np.ndarray | slice) -> BooleanExpression:
+        keys = label_keys if order is None else label_keys.take(rows)
+        return _chunk_filter(keys, pa.chunked_array([ts[rows]]), ttl_us, as_of)
+
+    def convert(part: pa.Table, chunk: Chunk) -> HistoryRows:
+        """A file's rows, coded, keeping those of the chunk's codes and times."""
+        code = coder.codes_of(part.select(history.key_names), chunk.code_lo, chunk.code_hi)
+        vf = as_us(part["valid_from"])
+        keep = (code >= chunk.code_lo) & (code <= chunk.code_hi) & (vf <= chunk.time_hi)
+        if chunk.time_lo is not None:
+            keep &= vf >= chunk.time_lo
+        written = as_us(part["written_at"])
+        if as_of == "known_time":
+            keep &= written <= chunk.time_hi
+        at = np.flatnonzero(keep)
+        version = as_us(part["version"])
+        feats = part.select(names)
+        if len(at) == len(code):
+            pass
+        elif len(at) and at[-1] - at[0] + 1 <= len(at) * 1.25:
+            # Mostly one run (key-sorted files): slice it, no copy of the features, and make
+            # the few unwanted rows in it inert (no label has code -1).
+            run = slice(int(at[0]), int(at[-1]) + 1)
+            code = np.where(keep[run], code[run], -1)
+            vf, written, version = vf[run], written[run], version[run]
+            feats = feats.slice(run.start, run.stop - run.start)
+        else:
+            code, vf, written, version, feats = code[at], vf[at], written[at], version[at], feats.take(at)
+        return HistoryRows(code, vf, written, version, feats.cast(feature_schema))
+
+    try:  # what DataScan.plan_files prunes files with (private in pyiceberg 0.8)
+        from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
+    except ImportError:  # pragma: no cover - a pyiceberg without it: row groups are still pruned
+        _InclusiveMetricsEvaluator = None
+
+    def read(i: int) -> tuple[np.ndarray | slice, HistoryRows]:
+        chunk, rows = chunk_at(i), rows_of(starts[i])
+        expr = None if order is None else expression(chunk, rows)
+        if expr is None or _InclusiveMetricsEvaluator is None:
+            may_match: Callable[[Any], bool] = lambda task: True  # noqa: E731 - planned for these labels
+        else:
+            may_match = lambda task, ev=_InclusiveMetricsEvaluator(table.schema(), expr).eval: ev(task.file)  # noqa: E731
+        return rows, _read(reader, chunk, chunk_at(i + 1), may_match, feature_schema)
+
+    fallback = lambda tasks, chunk: _arrow_scan(table, projection, tasks, _row_filter(label_keys, ts_us, ttl_us, as_of))  # noqa: E731
+    reader = HistoryReader(table, list(scan.plan_files()), [*history.key_names, *names, *META_COLUMNS],
+                           history.key_names, fallback, convert)
+    # The next chunk's history is read while this one is joined (Parquet decoding and the
+    # join's sort and search release the GIL), so at most two chunks' history are in memory.
     parts = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-scan") as reader:
-        ahead = reader.submit(read, 0)
-        for start in range(0, n, chunk_rows):
-            keys, ts, rows = ahead.result()
-            if start + chunk_rows < n:
-                ahead = reader.submit(read, start + chunk_rows)
-            parts.append(join(keys, ts, rows))
-            del keys, ts, rows
-            if progress is not None:
-                progress(min(n, start + chunk_rows), n)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-scan") as ahead_pool:
+            ahead = ahead_pool.submit(read, 0)
+            for i, start in enumerate(starts):
+                rows, hist = ahead.result()
+                if i + 1 < len(starts):
+                    ahead = ahead_pool.submit(read, i + 1)
+                parts.append(join_coded(codes[rows], ts[rows], hist, ttl_us, as_of))
+                del hist
+                if progress is not None:
+                    progress(min(n, start + chunk_rows), n)
+    finally:
+        reader.close()
+    if order is None:
+        out = parts[0]
+        return lambda start, stop: out.slice(start, stop - start)
     by_key = pa.concat_tables(parts)
     back = np.empty(n, dtype=np.int64)  # label row i sits at back[i] in key order
-    back[order.to_numpy()] = np.arange(n, dtype=np.int64)
+    back[order] = np.arange(n, dtype=np.int64)
     return lambda start, stop: by_key.take(back[start:stop])
 
 

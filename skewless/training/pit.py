@@ -8,33 +8,43 @@ Rule (one place, see DESIGN "Semantics"):
 - TTL: if ts - valid_from of that update > ttl, the features are null; an update
   exactly ttl old is still present.
 
-Each mode is one DuckDB query ending in an ASOF JOIN per label:
-- event_time: ASOF on the tuple (valid_from, written_at, version) <= (ts, +inf, +inf),
-  which picks the latest valid_from and breaks same-instant ties in the same pass.
-- known_time: an update becomes visible at greatest(valid_from, written_at), and the
-  winner among visible updates is not the last one to become visible. So per entity a
-  running max, ordered by visibility (RANGE frame: updates visible at the same instant
-  agree), of (valid_from, written_at, version, features) gives the winner from each
-  visibility instant on, and the ASOF JOIN (ts >= visible_at) fetches it. About twice
-  the cost of event_time.
-Times are int64 epoch microseconds here. List features (list<double>, the `last_n`
+Keys are compared as integer codes (`keys.KeyCoder`), times as int64 epoch microseconds.
+Two engines apply the rule, and tests hold each to the brute-force oracle:
+- event_time, when (code, valid_from) packs into one int64 (codes x the time span below
+  2**62, i.e. over a year of microseconds for 100k entities a chunk): a sorted merge in
+  numpy. The history is sorted once by code << bits | valid_from (stable, and near
+  linear when files arrive sorted by (key, valid_from)), same-(key, valid_from) ties are
+  put in (written_at, version) order, and each label binary-searches the last update at
+  or before its time. It costs about a third of DuckDB's ASOF JOIN on the same rows.
+- otherwise a DuckDB query ending in an ASOF JOIN per label:
+  - event_time: ASOF on the tuple (valid_from, written_at, version) <= (ts, +inf, +inf),
+    which picks the latest valid_from and breaks same-instant ties in the same pass.
+  - known_time: an update becomes visible at greatest(valid_from, written_at), and the
+    winner among visible updates is not the last one to become visible. So per entity a
+    running max, ordered by visibility (RANGE frame: updates visible at the same instant
+    agree), of (valid_from, written_at, version, row) gives the winner from each
+    visibility instant on, and the ASOF JOIN (ts >= visible_at) fetches it.
+Both return, per label, the index of the winning history row (or null); the features are
+then taken from the history with Arrow. List features (list<double>, the `last_n`
 operation) pass through as values: null stays null, [] stays [], and the output column is
-a plain Arrow `list<item>` of the history's element type whatever list flavour came in
-(pyiceberg reads large_list, DuckDB names the child "l").
+a plain Arrow `list<item>` of the history's element type whatever list flavour came in.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from skewless.training.keys import KeyCoder
+
 AsOf = Literal["event_time", "known_time"]
 AS_OF_MODES: tuple[str, ...] = ("event_time", "known_time")
-ROW, TS = "__row", "__ts"
+PACKED_BITS = 62  # code << time bits | time stays a non-negative int64
 
 _db: duckdb.DuckDBPyConnection | None = None
 _db_lock = threading.Lock()
@@ -54,17 +64,144 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _as_us(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def as_us(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Timestamps (any unit) or integers as int64 epoch microseconds, in numpy."""
     if pa.types.is_timestamp(column.type):
-        return column.cast(pa.timestamp("us", column.type.tz), safe=False).cast(pa.int64())
-    return column.cast(pa.int64())
+        column = column.cast(pa.timestamp("us", column.type.tz), safe=False)
+    column = column.cast(pa.int64())
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column.to_numpy(zero_copy_only=False)
 
 
-def _list_output(history_type: pa.DataType) -> pa.DataType | None:
-    """The Arrow type a list feature leaves the join as; None for non-list features."""
+def feature_type(history_type: pa.DataType) -> pa.DataType:
+    """The Arrow type a feature leaves the join as: lists as plain list<item>, the rest as is."""
     if pa.types.is_list(history_type) or pa.types.is_large_list(history_type):
         return pa.list_(history_type.value_type)
-    return None
+    return history_type
+
+
+@dataclass
+class HistoryRows:
+    """History rows ready to join: key codes, times in epoch us, and the feature columns."""
+
+    code: np.ndarray
+    valid_from: np.ndarray
+    written_at: np.ndarray
+    version: np.ndarray
+    features: pa.Table
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.code)
+
+    @classmethod
+    def concat(cls, parts: list[HistoryRows], schema: pa.Schema) -> HistoryRows:
+        if not parts:
+            return cls(*(np.empty(0, np.int64) for _ in range(4)), schema.empty_table())
+        return cls(
+            *(np.concatenate([getattr(p, name) for p in parts]) for name in ("code", "valid_from", "written_at", "version")),
+            pa.concat_tables([p.features for p in parts]).combine_chunks(),
+        )
+
+
+def _packed_event_time(code: np.ndarray, ts: np.ndarray, hist: HistoryRows, ttl_us: int | None) -> np.ndarray | None:
+    """event_time winners by sorted merge: history row index per label, -1 for none;
+    None when (code, time) does not pack into PACKED_BITS."""
+    if hist.num_rows == 0 or len(code) == 0:
+        return np.full(len(code), -1, np.int64)
+    vf = hist.valid_from
+    base = int(vf.min())
+    span = int(vf.max()) - base
+    bits = span.bit_length()
+    if (int(max(code.max(), hist.code.max())) + 1).bit_length() + bits > PACKED_BITS:
+        return None
+    packed = (hist.code << bits) | (vf - base)
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    tied = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if tied.size:  # same key and valid_from: the greatest (written_at, version) goes last
+        at = np.union1d(tied, tied + 1)
+        rows = order[at]
+        order[at] = rows[np.lexsort((hist.version[rows], hist.written_at[rows], packed[rows]))]
+    since = ts - base
+    probe = (code << bits) | np.clip(since, 0, span)
+    found = np.searchsorted(ordered, probe, side="right") - 1
+    row = order[np.maximum(found, 0)]
+    hit = (found >= 0) & (since >= 0) & (hist.code[row] == code)
+    if ttl_us is not None:
+        hit &= ts - vf[row] <= ttl_us
+    return np.where(hit, row, -1)
+
+
+def _duckdb_winners(code: np.ndarray, ts: np.ndarray, hist: HistoryRows, ttl_us: int | None, as_of: AsOf) -> np.ndarray:
+    """Winners (history row index per label, -1 for none) by a DuckDB ASOF JOIN."""
+    lab = pa.table({"__key": code, "__row": np.arange(len(code), dtype=np.int64), "__ts": ts})
+    rows = pa.table({
+        "__key": hist.code, "__hrow": np.arange(hist.num_rows, dtype=np.int64),
+        "__valid_from": hist.valid_from, "__written_at": hist.written_at, "__version": hist.version,
+    })  # fmt: skip
+    if as_of == "event_time":
+        never = 2**63 - 1
+        win = "SELECT __key, __hrow, __valid_from AS __vf, row(__valid_from, __written_at, __version) AS __visible_at FROM hist"
+        probe = f"row(lab.__ts, {never}, {never})"
+        hrow, vf = "win.__hrow", "win.__vf"
+    else:
+        visible = "greatest(__valid_from, __written_at)"
+        win = f"""SELECT __key, {visible} AS __visible_at,
+                         max(struct_pack(vf := __valid_from, wa := __written_at, ver := __version, r := __hrow)) OVER (
+                             PARTITION BY __key ORDER BY {visible}
+                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __best
+                  FROM hist"""
+        probe = "lab.__ts"
+        hrow, vf = "win.__best.r", "win.__best.vf"
+    fresh = "TRUE" if ttl_us is None else f"lab.__ts - {vf} <= {int(ttl_us)}"
+    sql = f"""
+        WITH win AS ({win})
+        SELECT CASE WHEN {hrow} IS NOT NULL AND {fresh} THEN {hrow} ELSE -1 END AS __hrow
+        FROM lab ASOF LEFT JOIN win ON lab.__key = win.__key AND {probe} >= win.__visible_at
+        ORDER BY lab.__row
+    """
+    con = _connection()
+    try:
+        con.register("lab", lab)
+        con.register("hist", rows)
+        result = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    if result.num_rows != lab.num_rows:  # ASOF LEFT JOIN keeps each label exactly once
+        raise RuntimeError(f"point-in-time join returned {result.num_rows} rows for {lab.num_rows} labels")
+    return result["__hrow"].to_numpy()
+
+
+def join_coded(
+    code: np.ndarray, ts: np.ndarray, hist: HistoryRows, ttl_us: int | None, as_of: AsOf, engine: str = "auto"
+) -> pa.Table:
+    """Feature columns aligned row for row with the labels (code, ts: int64 arrays).
+
+    engine: "auto" (sorted merge when it applies, else DuckDB) or "duckdb"; tests use the latter."""
+    winners = _packed_event_time(code, ts, hist, ttl_us) if as_of == "event_time" and engine == "auto" else None
+    if winners is None:
+        winners = _duckdb_winners(code, ts, hist, ttl_us, as_of)
+    features = hist.features
+    target = pa.schema([pa.field(f.name, feature_type(f.type)) for f in features.schema])
+    if features.schema != target:
+        features = features.cast(target)
+    return features.take(pa.array(winners, mask=winners < 0))
+
+
+def history_rows(history: pa.Table, coder: KeyCoder, features: list[str]) -> HistoryRows:
+    """Rows of a history table (keys, features, valid_from, written_at, version) whose key
+    some label has, coded."""
+    code = coder.codes_of(history.select(coder.names))
+    keep = np.flatnonzero(code >= 0)
+    if len(keep) < len(code):
+        history = history.take(keep)
+        code = code[keep]
+    return HistoryRows(
+        code, as_us(history["valid_from"]), as_us(history["written_at"]), as_us(history["version"]),
+        history.select(features),
+    )
 
 
 def point_in_time_join(
@@ -75,6 +212,7 @@ def point_in_time_join(
     features: list[str],
     ttl_us: int | None,
     as_of: AsOf,
+    engine: str = "auto",
 ) -> pa.Table:
     """Feature columns aligned row for row with the labels.
 
@@ -82,57 +220,5 @@ def point_in_time_join(
     instants; history holds keys, features, valid_from, written_at, version (times as
     timestamps or epoch us).
     """
-    lab = label_keys.select(keys).append_column(ROW, pa.array(np.arange(label_keys.num_rows, dtype=np.int64)))
-    lab = lab.append_column(TS, label_ts_us)
-    hist = history.select(keys + features)
-    for name in ("valid_from", "written_at", "version"):
-        hist = hist.append_column(f"__{name}", _as_us(history[name]))
-
-    by_key = ", ".join(_q(k) for k in keys)
-    on_keys = " AND ".join(f"lab.{_q(k)} = win.{_q(k)}" for k in keys)
-    if as_of == "event_time":
-        # The matched row itself carries the answer: no struct per history row to build.
-        never = 2**63 - 1
-        cols = ", ".join(_q(f) for f in features)
-        win = f"SELECT {by_key}, {cols}, __valid_from AS __vf, row(__valid_from, __written_at, __version) AS __visible_at FROM hist"
-        probe = f"row(lab.{TS}, {never}, {never})"
-        matched, vf, value = "win.__vf IS NOT NULL", "win.__vf", lambda i, f: f"win.{_q(f)}"
-    else:
-        best = ", ".join(
-            ["vf := __valid_from, wa := __written_at, ver := __version"]
-            + [f"f{i} := {_q(f)}" for i, f in enumerate(features)]
-        )
-        visible = "greatest(__valid_from, __written_at)"
-        win = f"""SELECT {by_key}, {visible} AS __visible_at,
-                         max(struct_pack({best})) OVER (
-                             PARTITION BY {by_key} ORDER BY {visible}
-                             RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __best
-                  FROM hist"""
-        probe = f"lab.{TS}"
-        matched, vf, value = "win.__best IS NOT NULL", "win.__best.vf", lambda i, f: f"win.__best.f{i}"
-    fresh = "TRUE" if ttl_us is None else f"lab.{TS} - {vf} <= {int(ttl_us)}"
-    outputs = "".join(
-        f", CASE WHEN {matched} AND {fresh} THEN {value(i, f)} END AS {_q(f)}" for i, f in enumerate(features)
-    )
-    sql = f"""
-        WITH win AS ({win})
-        SELECT lab.{ROW}{outputs}
-        FROM lab ASOF LEFT JOIN win ON {on_keys} AND {probe} >= win.__visible_at
-        ORDER BY lab.{ROW}
-    """
-    con = _connection()
-    try:
-        con.register("lab", lab)
-        con.register("hist", hist)
-        result = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
-    if result.num_rows != lab.num_rows:  # ASOF LEFT JOIN keeps each label exactly once
-        raise RuntimeError(f"point-in-time join returned {result.num_rows} rows for {lab.num_rows} labels")
-    result = result.drop_columns([ROW])
-    for name in features:
-        target = _list_output(history.schema.field(name).type)
-        if target is not None:  # != would not do: Arrow's type equality ignores the child's name
-            i = result.schema.get_field_index(name)
-            result = result.set_column(i, name, result[name].cast(target))
-    return result
+    coder = KeyCoder(label_keys.select(keys))
+    return join_coded(coder.codes, as_us(label_ts_us), history_rows(history, coder, features), ttl_us, as_of, engine)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from connectors.iceberg.history import Column, HistoryTable
 from skewless.training import TrainingSetError, get_historical_features, historical
+from skewless.training.keys import KeyCoder
 from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 HOUR = 3_600_000
@@ -28,9 +30,9 @@ def labels_table(keys: list, times: list[int]) -> pa.Table:
 
 
 @pytest.fixture
-def reads(monkeypatch) -> list[pa.Table]:
-    """The history rows each chunk read, in chunk order."""
-    seen: list[pa.Table] = []
+def reads(monkeypatch) -> list:
+    """The history rows each chunk read (HistoryRows: key codes, times, features), in chunk order."""
+    seen: list = []
     real = historical._read
 
     def spy(*args):
@@ -73,7 +75,8 @@ def test_each_chunk_reads_only_its_key_range(write_history, catalog_cfg, reads) 
 
     result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=4)
 
-    assert [sorted(set(r["user_id"].to_pylist())) for r in reads] == [keys[i : i + 2] for i in range(0, 8, 2)]
+    # Codes are the labels' keys' ranks: u0..u7 are 0..7.
+    assert [sorted(set(r.code.tolist())) for r in reads] == [[i, i + 1] for i in range(0, 8, 2)]
     assert all(r.num_rows == 10 for r in reads)  # 2 keys x 5 updates: never the whole history
     assert features_of(result) == [(4.0, 4)] * len(label_keys)
 
@@ -164,7 +167,7 @@ def test_chunk_rows_must_be_a_positive_integer(write_history, catalog_cfg, chunk
         get_historical_features(labels_table(["a"], [BASE_MS]), "user_stats", catalog_cfg, None, chunk_rows=chunk_rows)
 
 
-def test_key_order_is_the_stable_sort_by_keys() -> None:
+def test_key_codes_sort_labels_as_a_stable_sort_by_keys() -> None:
     rng = random.Random(5)
     keys = pa.table({
         "shop": pa.array([rng.randrange(4) for _ in range(300)], pa.int64()),
@@ -172,4 +175,8 @@ def test_key_order_is_the_stable_sort_by_keys() -> None:
     })
     keys = pa.concat_tables([keys.slice(0, 100), keys.slice(100)])  # several chunks
     want = pc.sort_indices(keys, sort_keys=[("shop", "ascending"), ("sku", "ascending")])
-    assert historical._key_order(keys).to_pylist() == want.to_pylist()
+    assert np.argsort(KeyCoder(keys).codes, kind="stable").tolist() == want.to_pylist()
+    coder = KeyCoder(keys)
+    history = pa.table({"shop": pa.array([3, 9, 0], pa.int32()), "sku": ["zz", "a", "nope"]})
+    want_code = coder.codes[[i for i in range(300) if keys["shop"][i].as_py() == 3 and keys["sku"][i].as_py() == "zz"][0]]
+    assert coder.codes_of(history).tolist() == [want_code, -1, -1]

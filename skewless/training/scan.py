@@ -1,0 +1,196 @@
+"""Read a chunk's history rows from the planned data files, straight from Parquet.
+
+pyiceberg plans the files once (partition and column-bound pruning); then, per chunk of
+labels (a range of key codes and of times), each file still in range is read with
+pyarrow.parquet directly, only the row groups whose statistics overlap the chunk's first
+key column range and valid_from range, in a small thread pool (decompression releases the
+GIL). Each file's footer is parsed once for all chunks, and a row group straddling two
+consecutive chunks is read once: it is kept for the next chunk when only that chunk needs
+it too. String keys are read as Parquet dictionaries and coded by dictionary entry.
+
+Measured on bench/training.py (10M rows in 30 day files of 16k-row groups, 250k-label
+chunks): pyiceberg's ArrowScan per chunk took ~2x the CPU of this, most of it filtering
+rows with an expression and converting to its large types. A file pyarrow cannot read
+as is (delete files to apply, or columns whose Parquet field ids differ from the table's,
+as after a rename) goes through pyiceberg's ArrowScan, which handles both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from pyiceberg.table import FileScanTask, Table
+
+READ_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What one chunk of labels needs: key codes lo..hi (first key column's values key_lo..key_hi),
+    valid_from in [time_lo, time_hi] (time_lo None: no lower bound)."""
+
+    code_lo: int
+    code_hi: int
+    key_lo: object
+    key_hi: object
+    time_lo: int | None
+    time_hi: int
+
+
+@dataclass
+class _File:
+    task: FileScanTask
+    metadata: pq.FileMetaData | None = None
+    direct: bool = False  # readable by pyarrow as is
+    # Per row group: first key column's min/max and valid_from's (None where unknown).
+    key_min: list = field(default_factory=list)
+    key_max: list = field(default_factory=list)
+    time_min: list = field(default_factory=list)
+    time_max: list = field(default_factory=list)
+    kept: tuple[int, pa.Table] | None = None  # a row group read for the previous chunk
+
+
+def _overlaps(lo: object, hi: object, want_lo: object, want_hi: object) -> bool:
+    """Whether [lo, hi] (None: unknown bound) meets [want_lo, want_hi] (None: unbounded)."""
+    try:
+        if want_hi is not None and lo is not None and lo > want_hi:
+            return False
+        if want_lo is not None and hi is not None and hi < want_lo:
+            return False
+    except TypeError:  # statistics of another type than the labels' keys: cannot prune
+        return True
+    return True
+
+
+class HistoryReader:
+    """Reads chunks' history rows; `convert(table, chunk)` turns each file's Arrow rows into
+    what the caller keeps (filtered, coded), in the reading thread."""
+
+    def __init__(
+        self,
+        table: Table,
+        tasks: list[FileScanTask],
+        columns: list[str],
+        keys: list[str],
+        fallback: Callable[[list[FileScanTask], Chunk], pa.Table],
+        convert: Callable[[pa.Table, Chunk], object],
+    ) -> None:
+        from pyiceberg.types import StringType
+
+        self.table = table
+        self.columns = columns
+        self.first_key = keys[0]
+        self.fallback = fallback
+        self.convert = convert
+        self.files = [_File(task) for task in tasks]
+        schema = table.schema()
+        self.ids = {f.name: f.field_id for f in schema.fields}
+        self.dictionary = [k for k in keys if isinstance(schema.find_type(k), StringType)]
+        self.pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="training-read")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def _open(self, f: _File) -> pq.ParquetFile:
+        source = self.table.io.new_input(f.task.file.file_path).open()
+        return pq.ParquetFile(source, metadata=f.metadata, read_dictionary=self.dictionary or None)
+
+    def _describe(self, f: _File) -> None:
+        """Parse the footer once: can pyarrow read it as is, and its row groups' statistics."""
+        if f.task.delete_files:
+            return
+        parquet = self._open(f)
+        f.metadata = parquet.metadata
+        schema = parquet.schema_arrow
+        for name in self.columns:
+            i = schema.get_field_index(name)
+            if i < 0:
+                return
+            meta = schema.field(i).metadata or {}
+            if meta.get(b"PARQUET:field_id") != str(self.ids[name]).encode():
+                return
+        f.direct = True
+        names = [f.metadata.schema.column(i).path for i in range(f.metadata.num_columns)]
+        key_at, time_at = names.index(self.first_key), names.index("valid_from")
+        time_us = schema.field("valid_from").type == pa.timestamp("us", schema.field("valid_from").type.tz)
+        for g in range(f.metadata.num_row_groups):
+            group = f.metadata.row_group(g)
+            key_stats, time_stats = group.column(key_at).statistics, group.column(time_at).statistics
+            try:
+                known = key_stats is not None and key_stats.has_min_max
+                f.key_min.append(key_stats.min if known else None)
+                f.key_max.append(key_stats.max if known else None)
+            except (UnicodeDecodeError, ValueError):  # e.g. truncated binary bounds
+                f.key_min.append(None)
+                f.key_max.append(None)
+            known = time_us and time_stats is not None and time_stats.has_min_max
+            f.time_min.append(time_stats.min_raw if known else None)
+            f.time_max.append(time_stats.max_raw if known else None)
+
+    def _groups(self, f: _File, chunk: Chunk) -> list[int]:
+        return [
+            g
+            for g in range(len(f.key_min))
+            if _overlaps(f.key_min[g], f.key_max[g], chunk.key_lo, chunk.key_hi)
+            and _overlaps(f.time_min[g], f.time_max[g], chunk.time_lo, chunk.time_hi)
+        ]
+
+    def _read_file(self, f: _File, chunk: Chunk, following: Chunk | None) -> object | None:
+        if f.metadata is None and not f.task.delete_files:
+            self._describe(f)
+        if not f.direct:
+            return self.convert(self.fallback([f.task], chunk), chunk)
+        groups = self._groups(f, chunk)
+        kept, f.kept = f.kept, None
+        if not groups:
+            return None
+        last = groups[-1]
+        # Keep the last row group when the next chunk needs it and the one after cannot:
+        # the straddler of sorted files, never a row group spanning every chunk.
+        keep = following is not None and self._needs(f, last, following) and not self._spans(f, last, following)
+        parts = []
+        if kept is not None and kept[0] == groups[0]:
+            parts.append(kept[1])
+            groups = groups[1:]
+        ahead = groups[:-1] if keep else groups
+        if ahead:
+            parts.append(self._open(f).read_row_groups(ahead, columns=self.columns, use_threads=False))
+        if keep:
+            # Read apart, so that keeping it does not keep the rest of this read alive.
+            tail = parts[-1] if not groups else self._open(f).read_row_groups([last], columns=self.columns, use_threads=False)
+            if groups:
+                parts.append(tail)
+            f.kept = (last, tail)
+        return self.convert(pa.concat_tables(parts) if len(parts) > 1 else parts[0], chunk)
+
+    def _needs(self, f: _File, g: int, chunk: Chunk) -> bool:
+        return _overlaps(f.key_min[g], f.key_max[g], chunk.key_lo, chunk.key_hi) and _overlaps(
+            f.time_min[g], f.time_max[g], chunk.time_lo, chunk.time_hi
+        )
+
+    def _spans(self, f: _File, g: int, chunk: Chunk) -> bool:
+        """Whether row group g reaches beyond `chunk`'s keys (or its bounds are unknown)."""
+        high = f.key_max[g]
+        if high is None:
+            return True
+        try:
+            return bool(high > chunk.key_hi)
+        except TypeError:
+            return True
+
+    def read(self, chunk: Chunk, following: Chunk | None, may_match: Callable[[FileScanTask], bool]) -> list:
+        """The converted rows of every file that may hold rows for `chunk` (`following`: the
+        next chunk, to keep straddling row groups for)."""
+        chosen = [f for f in self.files if may_match(f.task)]
+        for f in self.files:
+            if f.kept is not None and not may_match(f.task):
+                f.kept = None
+        done = self.pool.map(lambda f: self._read_file(f, chunk, following), chosen)
+        return [part for part in done if part is not None]
