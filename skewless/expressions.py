@@ -20,12 +20,34 @@ A failure on one event (division by zero, a None operand, a missing field) raise
 `RowLogicError`, a `DecodeError`: the decode stage already turns those into dead letters
 carrying the reason. `compile_row_logic(spec)` is the one function the Flink decoder and
 the test oracle both call, so stream and oracle agree by construction.
+
+`RowLogic.to_json()` (or `row_logic_json(derived, filter)`) serializes the parsed trees for the
+JVM evaluator (jvm/flink io.skewless.logic), so this module stays the one parser and type
+checker. The format, version 1:
+
+    {"version": 1, "derived": [{"name", "what", "source", "tree"}, ...],
+     "filter": {"what", "source", "tree"} | null}
+
+and a tree node is one of
+
+    {"node": "const", "type": "int" | "float" | "bool" | "str" | "none", "value": V}
+        V: an int as a decimal string (literals may exceed 64 bits), a float as its repr
+        ('1e+16', 'inf'), a JSON bool, a JSON string, null
+    {"node": "field", "name": N}
+    {"node": "binary", "op": "+" | "-" | "*" | "/" | "//" | "%", "left": T, "right": T}
+    {"node": "unary", "op": "-" | "+" | "not", "operand": T}
+    {"node": "and" | "or", "values": [T, ...]}
+    {"node": "compare", "first": T, "ops": ["<", "in", "is not", ...], "rest": [T, ...]}
+    {"node": "if", "test": T, "body": T, "orelse": T}
+    {"node": "tuple", "items": [T, ...]}
+    {"node": "call", "function": one of FUNCTIONS, "args": [T, ...]}
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import json
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -282,6 +304,60 @@ FUNCTIONS: dict[str, Function] = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Serialization of the node tree (format in the module doc). The nodes hold callables, so the
+# names come back from the tables that built them.
+
+_COMPARE_SYMBOLS = {fn: symbol for symbol, fn in _COMPARE.values()}
+_FUNCTION_NAMES = {spec.fn: name for name, spec in FUNCTIONS.items()}
+
+
+def _const_json(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"node": "const", "type": "none", "value": None}
+    if isinstance(value, bool):
+        return {"node": "const", "type": "bool", "value": value}
+    if isinstance(value, int):
+        return {"node": "const", "type": "int", "value": str(value)}
+    if isinstance(value, float):
+        return {"node": "const", "type": "float", "value": repr(value)}
+    return {"node": "const", "type": "str", "value": value}
+
+
+def _tree_json(node: _Node) -> dict[str, Any]:
+    if isinstance(node, _Const):
+        return _const_json(node.value)
+    if isinstance(node, _Field):
+        return {"node": "field", "name": node.name}
+    if isinstance(node, _Binary):
+        op = node.fn.symbol  # type: ignore[attr-defined]  # always an _Arith
+        return {"node": "binary", "op": op, "left": _tree_json(node.left), "right": _tree_json(node.right)}
+    if isinstance(node, _Unary):
+        op = "not" if node.fn is operator.not_ else node.fn.symbol  # type: ignore[attr-defined]
+        return {"node": "unary", "op": op, "operand": _tree_json(node.operand)}
+    if isinstance(node, (_And, _Or)):
+        return {"node": "and" if isinstance(node, _And) else "or", "values": [_tree_json(v) for v in node.values]}
+    if isinstance(node, _Compare):
+        return {
+            "node": "compare",
+            "first": _tree_json(node.first),
+            "ops": [_COMPARE_SYMBOLS[fn] for fn in node.ops],
+            "rest": [_tree_json(r) for r in node.rest],
+        }
+    if isinstance(node, _IfElse):
+        return {
+            "node": "if",
+            "test": _tree_json(node.test),
+            "body": _tree_json(node.body),
+            "orelse": _tree_json(node.orelse),
+        }
+    if isinstance(node, _Tuple):
+        return {"node": "tuple", "items": [_tree_json(i) for i in node.items]}
+    if isinstance(node, _Call):
+        return {"node": "call", "function": _FUNCTION_NAMES[node.fn], "args": [_tree_json(a) for a in node.args]}
+    raise TypeError(f"cannot serialize {type(node).__name__}")  # pragma: no cover - every node is above
+
+
+# ---------------------------------------------------------------------------------------------
 # Parsing: ast -> node tree, with static checks of names and (where known) types.
 
 
@@ -302,6 +378,10 @@ class Expression:
             raise RowLogicError(f"{self.what} \"{self.source}\": {exc}") from None
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise RowLogicError(f"{self.what} \"{self.source}\": {exc}") from exc
+
+    def to_json(self) -> dict[str, Any]:
+        """This expression as a JSON-ready dict: {"what", "source", "tree"} (see the module doc)."""
+        return {"what": self.what, "source": self.source, "tree": _tree_json(self.root)}
 
 
 class _Parser:
@@ -517,11 +597,33 @@ class RowLogic:
                 if isinstance(value, float) and not math.isfinite(value):
                     raise RowLogicError(f"{expr.what} \"{expr.source}\" is {value}, not a finite number")
                 if isinstance(value, int) and not _MIN_LONG <= value <= _MAX_LONG:
-                    raise RowLogicError(f"{expr.what} \"{expr.source}\" is {value}, outside the 64-bit range")
+                    raise RowLogicError(f"{expr.what} \"{expr.source}\" is {_int_text(value)}, outside the 64-bit range")
                 row[name] = value
         if self.filter is not None and not self.filter.evaluate(row):
             return None
         return row
+
+    def to_json(self) -> str:
+        """The derived columns and filter as JSON for the JVM evaluator (format in the module doc)."""
+        doc = {
+            "version": 1,
+            "derived": [{"name": name, **expr.to_json()} for name, expr in self.derived],
+            "filter": self.filter.to_json() if self.filter is not None else None,
+        }
+        return json.dumps(doc, separators=(",", ":"))
+
+
+def _int_text(value: int) -> str:
+    """str(value), or its size when Python refuses to print that many digits (over 4300)."""
+    try:
+        return str(value)
+    except ValueError:
+        return f"a {value.bit_length()}-bit integer"
+
+
+def row_logic_json(derived: Sequence[tuple[str, str]], filter: str | None) -> str:
+    """Parse derived columns and filter as RowLogic does, and serialize them for the JVM."""
+    return RowLogic(derived, filter).to_json()
 
 
 def compile_row_logic(spec: ViewSpec) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
@@ -537,4 +639,5 @@ __all__ = [
     "check_row_logic",
     "compile_row_logic",
     "parse_expression",
+    "row_logic_json",
 ]
