@@ -111,16 +111,15 @@ def _load(view: str | HistoryTable, cfg: CatalogConfig, catalog: Catalog | None)
     return table, stored
 
 
-def _chunk_filter(label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
-    """`_row_filter` plus each key column's [min, max] over the chunk: labels sorted by key
-    make that a narrow range, which prunes files by their column bounds."""
+def _chunk_filter(planned: BooleanExpression, first_key: str, chunk: Chunk) -> BooleanExpression:
+    """The planning filter narrowed to one chunk: its first key column's range (labels
+    sorted by key make it narrow) and its time range, to skip files by their column bounds."""
     from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
-    expr = _row_filter(label_keys, ts_us, ttl_us, as_of)
-    for name in label_keys.column_names:
-        lo, hi = (v.as_py() for v in pc.min_max(label_keys[name]).values())
-        expr = And(expr, And(GreaterThanOrEqual(name, lo), LessThanOrEqual(name, hi)))
-    return expr
+    expr = And(planned, LessThanOrEqual("valid_from", _iso(chunk.time_hi)))
+    if chunk.time_lo is not None:
+        expr = And(expr, GreaterThanOrEqual("valid_from", _iso(chunk.time_lo)))
+    return And(expr, And(GreaterThanOrEqual(first_key, chunk.key_lo), LessThanOrEqual(first_key, chunk.key_hi)))
 
 
 def _arrow_scan(table: Table, projection: Schema, tasks: list[FileScanTask], expr: BooleanExpression) -> pa.Table:
@@ -131,10 +130,52 @@ def _arrow_scan(table: Table, projection: Schema, tasks: list[FileScanTask], exp
     return ArrowScan(table.metadata, table.io, projection, expr).to_table(tasks)
 
 
+def _convert(
+    part: pa.Table, chunk: Chunk, coder: KeyCoder, features: pa.Schema, as_of: AsOf,
+    later: Callable[[], pa.Table] | None,
+) -> HistoryRows:
+    """A file's rows for a chunk, coded: those of the chunk's codes and times (plus, in a
+    mostly wanted run, a few inert ones). Without written_at and version in `part`,
+    `later()` reads them (same rows), should the join need them."""
+    code = coder.codes_of(part.select(coder.names), chunk.code_lo, chunk.code_hi)
+    vf = as_us(part["valid_from"])
+    eager = "written_at" in part.column_names
+    written = as_us(part["written_at"]) if eager else None
+    keep = (code >= chunk.code_lo) & (code <= chunk.code_hi) & (vf <= chunk.time_hi)
+    if chunk.time_lo is not None:
+        keep &= vf >= chunk.time_lo
+    if as_of == "known_time":
+        keep &= written <= chunk.time_hi
+    at = np.flatnonzero(keep)
+    feats = part.select(features.names)
+    pick: Callable[[np.ndarray], np.ndarray] = lambda values: values  # noqa: E731
+    if len(at) == len(code):
+        pass
+    elif len(at) and at[-1] - at[0] + 1 <= len(at) * 1.25:
+        # Mostly one run (key-sorted files): slice it, no copy of the features, and make
+        # the few unwanted rows in it inert (no label has code -1; other rows outside the
+        # time range cannot change an answer: too late to match, or expired).
+        run = slice(int(at[0]), int(at[-1]) + 1)
+        pick = lambda values: values[run]  # noqa: E731
+        code = np.where(keep[run], code[run], -1)
+        feats = feats.slice(run.start, run.stop - run.start)
+    else:
+        pick = lambda values: values[at]  # noqa: E731
+        code, feats = code[at], feats.take(at)
+    if eager:
+        return HistoryRows(code, pick(vf), pick(written), pick(as_us(part["version"])), feats.cast(features))
+
+    def load() -> tuple[np.ndarray, np.ndarray]:
+        meta = later()
+        return pick(as_us(meta["written_at"])), pick(as_us(meta["version"]))
+
+    return HistoryRows(code, pick(vf), None, None, feats.cast(features), load)
+
+
 def _read(reader: HistoryReader, chunk: Chunk, following: Chunk | None, may_match: Callable[[Any], bool],
-          empty: pa.Schema) -> HistoryRows:
+          features: pa.Schema) -> HistoryRows:
     """The history rows of one chunk's key codes and time range, coded."""
-    return HistoryRows.concat(reader.read(chunk, following, may_match), empty)
+    return HistoryRows.concat(reader.read(chunk, following, may_match), features)
 
 
 def _features(
@@ -152,93 +193,73 @@ def _features(
     n = label_keys.num_rows
     arrow_schema = table.schema().as_arrow()
     names = history.feature_names
-    feature_schema = pa.schema([pa.field(f, feature_type(arrow_schema.field(f).type)) for f in names])
+    features = pa.schema([pa.field(f, feature_type(arrow_schema.field(f).type)) for f in names])
     if n == 0:
-        empty = feature_schema.empty_table()
+        empty = features.empty_table()
         return lambda start, stop: empty
 
-    coder = KeyCoder(label_keys)
-    codes, ts = coder.codes, as_us(ts_us)
-    scan = table.scan(row_filter=_row_filter(label_keys, ts_us, ttl_us, as_of),
-                      selected_fields=(*history.key_names, *names, *META_COLUMNS))
-    projection = scan.projection()
-    one = n <= chunk_rows  # one chunk: labels in their own order, no sort, no reordering
-    order = None if one else np.argsort(codes, kind="stable")
-    starts = list(range(0, n, chunk_rows))
+    columns = [*history.key_names, *names, *META_COLUMNS]
+    # event_time reads written_at and version only for chunks with same-(key, valid_from)
+    # ties: they are two of the columns to decompress, and ties are rare.
+    later = ["written_at", "version"] if as_of == "event_time" else []
+    planned = _row_filter(label_keys, ts_us, ttl_us, as_of)
+    scan = table.scan(row_filter=planned, selected_fields=tuple(columns))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-plan") as planner:
+        tasks = planner.submit(lambda: list(scan.plan_files()))  # Python-bound, while Arrow codes keys
+        coder = KeyCoder(label_keys)
+        codes, ts = coder.codes, as_us(ts_us)
+        # One chunk: labels in their own order, no sort, no reordering.
+        order = None if n <= chunk_rows else np.argsort(codes, kind="stable")
+        tasks = tasks.result()
+    spans = [(start, min(n, start + chunk_rows)) for start in range(0, n, chunk_rows)]
 
-    def rows_of(start: int) -> np.ndarray | slice:
-        return slice(0, n) if order is None else order[start : start + chunk_rows]
+    def rows_of(i: int) -> np.ndarray | slice:
+        return slice(0, n) if order is None else order[spans[i][0] : spans[i][1]]
 
     def chunk_at(i: int) -> Chunk | None:
-        if i >= len(starts):
+        if i >= len(spans):
             return None
-        rows = rows_of(starts[i])
+        rows = rows_of(i)
         code, t = codes[rows], ts[rows]
         lo, hi = (0, coder.count - 1) if order is None else (int(code[0]), int(code[-1]))
         key_lo, key_hi = coder.first_key_range(lo, hi)
         return Chunk(lo, hi, key_lo, key_hi, None if ttl_us is None else int(t.min()) - ttl_us, int(t.max()))
 
-    def expression(chunk: Chunk, rows: np.ndarray | slice) -> BooleanExpression:
-        keys = label_keys if order is None else label_keys.take(rows)
-        return _chunk_filter(keys, pa.chunked_array([ts[rows]]), ttl_us, as_of)
-
-    def convert(part: pa.Table, chunk: Chunk) -> HistoryRows:
-        """A file's rows, coded, keeping those of the chunk's codes and times."""
-        code = coder.codes_of(part.select(history.key_names), chunk.code_lo, chunk.code_hi)
-        vf = as_us(part["valid_from"])
-        keep = (code >= chunk.code_lo) & (code <= chunk.code_hi) & (vf <= chunk.time_hi)
-        if chunk.time_lo is not None:
-            keep &= vf >= chunk.time_lo
-        written = as_us(part["written_at"])
-        if as_of == "known_time":
-            keep &= written <= chunk.time_hi
-        at = np.flatnonzero(keep)
-        version = as_us(part["version"])
-        feats = part.select(names)
-        if len(at) == len(code):
-            pass
-        elif len(at) and at[-1] - at[0] + 1 <= len(at) * 1.25:
-            # Mostly one run (key-sorted files): slice it, no copy of the features, and make
-            # the few unwanted rows in it inert (no label has code -1).
-            run = slice(int(at[0]), int(at[-1]) + 1)
-            code = np.where(keep[run], code[run], -1)
-            vf, written, version = vf[run], written[run], version[run]
-            feats = feats.slice(run.start, run.stop - run.start)
-        else:
-            code, vf, written, version, feats = code[at], vf[at], written[at], version[at], feats.take(at)
-        return HistoryRows(code, vf, written, version, feats.cast(feature_schema))
-
     try:  # what DataScan.plan_files prunes files with (private in pyiceberg 0.8)
         from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
     except ImportError:  # pragma: no cover - a pyiceberg without it: row groups are still pruned
         _InclusiveMetricsEvaluator = None
+    projection = scan.projection()
 
-    def read(i: int) -> tuple[np.ndarray | slice, HistoryRows]:
-        chunk, rows = chunk_at(i), rows_of(starts[i])
-        expr = None if order is None else expression(chunk, rows)
-        if expr is None or _InclusiveMetricsEvaluator is None:
-            may_match: Callable[[Any], bool] = lambda task: True  # noqa: E731 - planned for these labels
-        else:
-            may_match = lambda task, ev=_InclusiveMetricsEvaluator(table.schema(), expr).eval: ev(task.file)  # noqa: E731
-        return rows, _read(reader, chunk, chunk_at(i + 1), may_match, feature_schema)
+    def read(i: int) -> HistoryRows:
+        chunk = chunk_at(i)
+        may_match: Callable[[Any], bool] = lambda task: True  # noqa: E731 - all planned for these labels
+        if order is not None and _InclusiveMetricsEvaluator is not None:
+            evaluate = _InclusiveMetricsEvaluator(table.schema(), _chunk_filter(planned, coder.names[0], chunk)).eval
+            may_match = lambda task: evaluate(task.file)  # noqa: E731
+        return _read(reader, chunk, chunk_at(i + 1), may_match, features)
 
-    fallback = lambda tasks, chunk: _arrow_scan(table, projection, tasks, _row_filter(label_keys, ts_us, ttl_us, as_of))  # noqa: E731
-    reader = HistoryReader(table, list(scan.plan_files()), [*history.key_names, *names, *META_COLUMNS],
-                           history.key_names, fallback, convert)
-    # The next chunk's history is read while this one is joined (Parquet decoding and the
-    # join's sort and search release the GIL), so at most two chunks' history are in memory.
+    reader = HistoryReader(
+        table, tasks, [c for c in columns if c not in later], later, history.key_names,
+        fallback=lambda files, chunk: _arrow_scan(table, projection, files, _chunk_filter(planned, coder.names[0], chunk)),
+        convert=lambda part, chunk, rest: _convert(part, chunk, coder, features, as_of, rest),
+    )  # fmt: skip
+    # The next chunk's history is read while this one is joined (Parquet decoding, Arrow
+    # kernels and numpy's sort and search release the GIL), so at most two chunks' history
+    # are in memory at once.
     parts = []
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-scan") as ahead_pool:
             ahead = ahead_pool.submit(read, 0)
-            for i, start in enumerate(starts):
-                rows, hist = ahead.result()
-                if i + 1 < len(starts):
+            for i, (start, stop) in enumerate(spans):
+                hist = ahead.result()
+                if i + 1 < len(spans):
                     ahead = ahead_pool.submit(read, i + 1)
+                rows = rows_of(i)
                 parts.append(join_coded(codes[rows], ts[rows], hist, ttl_us, as_of))
                 del hist
                 if progress is not None:
-                    progress(min(n, start + chunk_rows), n)
+                    progress(stop, n)
     finally:
         reader.close()
     if order is None:

@@ -13,9 +13,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _sorted_unique(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    uniq = pc.unique(column)
-    return uniq.take(pc.sort_indices(uniq))
+def _rank_column(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(sorted distinct values, each row's rank among them as int64), hashing the column once."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column)
+    by_value = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(by_value), np.int64)
+    rank[by_value] = np.arange(len(by_value), dtype=np.int64)
+    return encoded.dictionary.take(by_value), rank[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def _bisect(values: pa.Array, x: object, lo: int, hi: int, right: bool) -> int:
@@ -70,12 +76,12 @@ class KeyCoder:
 
     def __init__(self, label_keys: pa.Table) -> None:
         self.names = label_keys.column_names
-        self._values = [_sorted_unique(label_keys[name]) for name in self.names]
-        first = _ranks(label_keys[self.names[0]], self._values[0])
-        codes = first
+        ranked = [_rank_column(label_keys[name]) for name in self.names]
+        self._values = [values for values, _ in ranked]
+        first = codes = ranked[0][1]
         self._pairs: list[np.ndarray] = []  # per folded column: the labels' sorted distinct pairs
-        for name, values in zip(self.names[1:], self._values[1:]):
-            pair = codes * len(values) + _ranks(label_keys[name], values)
+        for (values, ranks) in ranked[1:]:
+            pair = codes * len(values) + ranks
             distinct, codes = np.unique(pair, return_inverse=True)
             self._pairs.append(distinct)
             codes = codes.astype(np.int64, copy=False)

@@ -33,7 +33,7 @@ a plain Arrow `list<item>` of the history's element type whatever list flavour c
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Literal
 
 import duckdb
@@ -81,28 +81,61 @@ def feature_type(history_type: pa.DataType) -> pa.DataType:
     return history_type
 
 
-@dataclass
-class HistoryRows:
-    """History rows ready to join: key codes, times in epoch us, and the feature columns."""
+MetaLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
 
-    code: np.ndarray
-    valid_from: np.ndarray
-    written_at: np.ndarray
-    version: np.ndarray
-    features: pa.Table
+
+class HistoryRows:
+    """History rows ready to join: key codes, valid_from in epoch us, the feature columns,
+    and (written_at, version), which only break same-(key, valid_from) ties in event_time:
+    they may come from `load`, called the first time they are needed."""
+
+    def __init__(
+        self,
+        code: np.ndarray,
+        valid_from: np.ndarray,
+        written_at: np.ndarray | None,
+        version: np.ndarray | None,
+        features: pa.Table,
+        load: MetaLoader | None = None,
+    ) -> None:
+        self.code, self.valid_from, self.features = code, valid_from, features
+        self._meta = None if written_at is None or version is None else (written_at, version)
+        self._load = load
 
     @property
     def num_rows(self) -> int:
         return len(self.code)
 
+    def meta(self) -> tuple[np.ndarray, np.ndarray]:
+        """(written_at, version), loaded now if they were left for later."""
+        if self._meta is None:
+            if self._load is None:
+                raise RuntimeError("history rows without written_at and version, and nothing to load them from")
+            self._meta = self._load()
+        return self._meta
+
+    @property
+    def written_at(self) -> np.ndarray:
+        return self.meta()[0]
+
+    @property
+    def version(self) -> np.ndarray:
+        return self.meta()[1]
+
     @classmethod
     def concat(cls, parts: list[HistoryRows], schema: pa.Schema) -> HistoryRows:
         if not parts:
             return cls(*(np.empty(0, np.int64) for _ in range(4)), schema.empty_table())
-        return cls(
-            *(np.concatenate([getattr(p, name) for p in parts]) for name in ("code", "valid_from", "written_at", "version")),
-            pa.concat_tables([p.features for p in parts]).combine_chunks(),
-        )
+        code, valid_from = (np.concatenate([getattr(p, name) for p in parts]) for name in ("code", "valid_from"))
+        features = pa.concat_tables([p.features for p in parts]).combine_chunks()
+
+        def load() -> tuple[np.ndarray, np.ndarray]:
+            metas = [p.meta() for p in parts]
+            return np.concatenate([m[0] for m in metas]), np.concatenate([m[1] for m in metas])
+
+        if all(p._meta is not None for p in parts):
+            return cls(code, valid_from, *load(), features)
+        return cls(code, valid_from, None, None, features, load)
 
 
 def _packed_event_time(code: np.ndarray, ts: np.ndarray, hist: HistoryRows, ttl_us: int | None) -> np.ndarray | None:

@@ -70,22 +70,26 @@ def _overlaps(lo: object, hi: object, want_lo: object, want_hi: object) -> bool:
 
 
 class HistoryReader:
-    """Reads chunks' history rows; `convert(table, chunk)` turns each file's Arrow rows into
-    what the caller keeps (filtered, coded), in the reading thread."""
+    """Reads chunks' history rows; `convert(table, chunk, later)` turns each file's Arrow rows
+    into what the caller keeps (filtered, coded), in the reading thread. Columns in `later`
+    are not read with the rest: `later()` reads them for the same rows, if ever needed
+    (None for files read through the fallback, which reads every column)."""
 
     def __init__(
         self,
         table: Table,
         tasks: list[FileScanTask],
         columns: list[str],
+        later: list[str],
         keys: list[str],
         fallback: Callable[[list[FileScanTask], Chunk], pa.Table],
-        convert: Callable[[pa.Table, Chunk], object],
+        convert: Callable[[pa.Table, Chunk, Callable[[], pa.Table] | None], object],
     ) -> None:
         from pyiceberg.types import StringType
 
         self.table = table
         self.columns = columns
+        self.later = later
         self.first_key = keys[0]
         self.fallback = fallback
         self.convert = convert
@@ -109,7 +113,7 @@ class HistoryReader:
         parquet = self._open(f)
         f.metadata = parquet.metadata
         schema = parquet.schema_arrow
-        for name in self.columns:
+        for name in (*self.columns, *self.later):
             i = schema.get_field_index(name)
             if i < 0:
                 return
@@ -146,7 +150,7 @@ class HistoryReader:
         if f.metadata is None and not f.task.delete_files:
             self._describe(f)
         if not f.direct:
-            return self.convert(self.fallback([f.task], chunk), chunk)
+            return self.convert(self.fallback([f.task], chunk), chunk, None)
         groups = self._groups(f, chunk)
         kept, f.kept = f.kept, None
         if not groups:
@@ -155,6 +159,10 @@ class HistoryReader:
         # Keep the last row group when the next chunk needs it and the one after cannot:
         # the straddler of sorted files, never a row group spanning every chunk.
         keep = following is not None and self._needs(f, last, following) and not self._spans(f, last, following)
+        later = None
+        if self.later:  # the same row groups again, in the same order: the same rows
+            everything = list(groups)
+            later = lambda: self._open(f).read_row_groups(everything, columns=self.later, use_threads=False)  # noqa: E731
         parts = []
         if kept is not None and kept[0] == groups[0]:
             parts.append(kept[1])
@@ -168,7 +176,7 @@ class HistoryReader:
             if groups:
                 parts.append(tail)
             f.kept = (last, tail)
-        return self.convert(pa.concat_tables(parts) if len(parts) > 1 else parts[0], chunk)
+        return self.convert(pa.concat_tables(parts) if len(parts) > 1 else parts[0], chunk, later)
 
     def _needs(self, f: _File, g: int, chunk: Chunk) -> bool:
         return _overlaps(f.key_min[g], f.key_max[g], chunk.key_lo, chunk.key_hi) and _overlaps(

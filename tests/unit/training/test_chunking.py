@@ -180,3 +180,30 @@ def test_key_codes_sort_labels_as_a_stable_sort_by_keys() -> None:
     history = pa.table({"shop": pa.array([3, 9, 0], pa.int32()), "sku": ["zz", "a", "nope"]})
     want_code = coder.codes[[i for i in range(300) if keys["shop"][i].as_py() == 3 and keys["sku"][i].as_py() == "zz"][0]]
     assert coder.codes_of(history).tolist() == [want_code, -1, -1]
+
+
+def test_event_time_reads_tie_breaking_columns_only_for_chunks_with_ties(write_history, catalog_cfg, monkeypatch) -> None:
+    import pyarrow.parquet as pq
+
+    write_history([
+        Update("a", BASE_MS, BASE_MS + 9, 1, (1.0, 1)),  # a tie on valid_from: the later write wins
+        Update("a", BASE_MS, BASE_MS + 2, 7, (2.0, 2)),
+        Update("b", BASE_MS, BASE_MS, 3, (3.0, 3)),
+        Update("b", BASE_MS + HOUR, BASE_MS + HOUR, 4, (4.0, 4)),
+    ])
+    reads: list[list[str]] = []
+    real = pq.ParquetFile.read_row_groups
+
+    def spy(self, row_groups, columns=None, **kwargs):
+        reads.append(list(columns))
+        return real(self, row_groups, columns=columns, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    labels = labels_table(["b", "a"], [BASE_MS + 2 * HOUR, BASE_MS + HOUR])
+
+    for as_of in ("event_time", "known_time"):
+        reads.clear()
+        result = get_historical_features(labels, "user_stats", catalog_cfg, None, as_of, chunk_rows=1)
+        assert features_of(result) == [(4.0, 4), (1.0, 1)]
+        tie_reads = [c for c in reads if c == ["written_at", "version"]]
+        assert len(tie_reads) == (1 if as_of == "event_time" else 0)  # chunk [a] has a tie, chunk [b] none
