@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import random
 import shutil
 import struct
 import subprocess
@@ -271,6 +272,9 @@ EDGE_EXPRESSIONS = [
     "len(i)", "lower(s)", "upper(s)", "upper(i)", "coalesce(n, s)", "coalesce(n, n)", "coalesce(s, 1 / 0)",
     "abs(s)", "abs(n)", "abs(-9223372036854775808)", "len(str(f)) + len(s)", "s + u", "s + i", "n + 1",
     "s * 2", "-s", "missing + 1",
+    # `in` on a tuple tries identity first: a NaN object is in a tuple holding that very object
+    "g in (g,)", "(+g) in (g,)", "float(g) in (g,)", "min(g, 1) in (g,)", "(g + 0) in (g,)", "abs(g) in (g,)",
+    "coalesce(g) in (g,)", "(g or 1) in (g,)", "(s and g) in (1, g)",
 ]
 
 EDGE_RECORDS: list[dict[str, Any]] = [
@@ -305,8 +309,10 @@ def test_string_conversions_match_python(jvm: Jvm) -> None:
              "x" * 250, "'" * 3, "\u0378", "\ue000", "\U000e0001", "\u0870", "\ud7ff", "\x7f", "\x85 5 \x85", "1" * 400]
     logic = row_logic([("a", "coalesce(s) and str(s)"), ("b", "len(s)")], "int(s) + 1 or float(s) or True")
     more = row_logic([("c", "float(s)")], None)
-    check(jvm, logic, [{"s": t} for t in texts])
-    check(jvm, more, [{"s": t} for t in texts])
+    huge = row_logic([("p", "int(s) * int(s)")], "str(int(s) * int(s))")  # over 4300 digits: Python refuses
+    texts += ["9" * 2200, "9" * 4000, "-" + "9" * 2100]
+    for each in (logic, more, huge):
+        check(jvm, each, [{"s": t} for t in texts])
 
 
 def test_float_repr_matches_python(jvm: Jvm) -> None:
@@ -351,3 +357,54 @@ def test_feature_repo_row_logic_matches_python(jvm: Jvm, rows: list[dict[str, An
     assert any(s.derived for s in sources) and any(s.filter for s in sources), "features/ lost its row logic"
     for source in sources:
         check(jvm, RowLogic(source.derived, source.filter), rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk numerics: random bit patterns where rounding, repr and exact comparison are hardest.
+
+BULK_EXPRESSIONS = [
+    "i / j", "i // j", "i % j", "i * j", "f // g", "f % g", "f / g", "str(f)", "str(f * g)", "round(f, k)",
+    "round(i, k)", "round(f)", "int(f)", "i < f", "i == f", "f <= i", "float(s)", "int(s)", "i / 3 + f",
+    "(i * j) / (j + 3)", "min(i, f, g)",
+]
+
+
+def _bulk_records(seed: int, n: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+
+    def a_float() -> float:
+        while True:
+            x = rng.choice(
+                [
+                    struct.unpack(">d", rng.getrandbits(64).to_bytes(8, "big"))[0],
+                    rng.uniform(-1e6, 1e6),
+                    rng.randint(-(10**6), 10**6) / rng.choice([2, 4, 8, 10, 100, 1000]),
+                    float(rng.randint(-(2**63), 2**63)),
+                    rng.choice([1.0, -1.0]) * 2.0 ** rng.randint(-1074, 1023),
+                ]
+            )
+            if math.isfinite(x):
+                return x
+
+    def an_int() -> int:
+        return rng.choice(
+            [
+                rng.randint(-(2**63), 2**63 - 1),
+                rng.randint(-1000, 1000),
+                rng.choice([1, -1]) * (2 ** rng.randint(0, 62) + rng.randint(-3, 3)),
+            ]
+        )
+
+    def a_numeric_text() -> str:
+        body = rng.choice([str(an_int()), repr(a_float()), f"{a_float():.{rng.randint(0, 30)}e}", str(rng.randint(0, 10**30))])
+        return rng.choice(["", " ", "\t", "+"]) * (body[0] != "-") + body + rng.choice(["", " ", "\n"])
+
+    return [
+        {"i": an_int(), "j": an_int(), "f": a_float(), "g": a_float(), "k": rng.randint(-20, 20), "s": a_numeric_text()}
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("source", BULK_EXPRESSIONS)
+def test_bulk_numerics_match_python(jvm: Jvm, source: str) -> None:
+    check(jvm, row_logic([("d0", source)], None), _bulk_records(BULK_EXPRESSIONS.index(source), 600))
