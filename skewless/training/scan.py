@@ -102,17 +102,19 @@ class HistoryReader:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
-    def _open(self, f: _File) -> pq.ParquetFile:
-        source = self.table.io.new_input(f.task.file.file_path).open()
-        return pq.ParquetFile(source, metadata=f.metadata, read_dictionary=self.dictionary or None)
+    def _rows(self, f: _File, groups: list[int], columns: list[str]) -> pa.Table:
+        """Row groups of a file (its footer already parsed: not read again)."""
+        with self.table.io.new_input(f.task.file.file_path).open() as source:
+            parquet = pq.ParquetFile(source, metadata=f.metadata, read_dictionary=self.dictionary or None)
+            return parquet.read_row_groups(groups, columns=columns, use_threads=False)
 
     def _describe(self, f: _File) -> None:
         """Parse the footer once: can pyarrow read it as is, and its row groups' statistics."""
         if f.task.delete_files:
             return
-        parquet = self._open(f)
-        f.metadata = parquet.metadata
-        schema = parquet.schema_arrow
+        with self.table.io.new_input(f.task.file.file_path).open() as source:
+            parquet = pq.ParquetFile(source, read_dictionary=self.dictionary or None)
+            f.metadata, schema = parquet.metadata, parquet.schema_arrow
         for name in (*self.columns, *self.later):
             i = schema.get_field_index(name)
             if i < 0:
@@ -162,17 +164,17 @@ class HistoryReader:
         later = None
         if self.later:  # the same row groups again, in the same order: the same rows
             everything = list(groups)
-            later = lambda: self._open(f).read_row_groups(everything, columns=self.later, use_threads=False)  # noqa: E731
+            later = lambda: self._rows(f, everything, self.later)  # noqa: E731
         parts = []
         if kept is not None and kept[0] == groups[0]:
             parts.append(kept[1])
             groups = groups[1:]
         ahead = groups[:-1] if keep else groups
         if ahead:
-            parts.append(self._open(f).read_row_groups(ahead, columns=self.columns, use_threads=False))
+            parts.append(self._rows(f, ahead, self.columns))
         if keep:
             # Read apart, so that keeping it does not keep the rest of this read alive.
-            tail = parts[-1] if not groups else self._open(f).read_row_groups([last], columns=self.columns, use_threads=False)
+            tail = parts[-1] if not groups else self._rows(f, [last], self.columns)
             if groups:
                 parts.append(tail)
             f.kept = (last, tail)

@@ -207,3 +207,24 @@ def test_event_time_reads_tie_breaking_columns_only_for_chunks_with_ties(write_h
         assert features_of(result) == [(4.0, 4), (1.0, 1)]
         tie_reads = [c for c in reads if c == ["written_at", "version"]]
         assert len(tie_reads) == (1 if as_of == "event_time" else 0)  # chunk [a] has a tie, chunk [b] none
+
+
+@pytest.mark.parametrize("as_of", ["event_time", "known_time"])
+def test_files_pyarrow_cannot_read_as_is_go_through_pyiceberg(write_history, catalog_cfg, monkeypatch, as_of) -> None:
+    """Files with delete files or other field ids than the table's are read by pyiceberg's
+    ArrowScan (every column, the chunk's filter): same answers."""
+    from skewless.training import scan
+
+    rng = random.Random(8)
+    keys = [f"u{i}" for i in range(5)]
+    span = 2 * 24 * HOUR
+    history = random_history(rng, keys, 120, span_ms=span)
+    write_history(history, batches=3)
+    times = random_label_times(rng, history, 6 * HOUR, 60, span_ms=span)
+    label_keys = [rng.choice(keys) for _ in times]
+    labels = labels_table(label_keys, times)
+    monkeypatch.setattr(scan.HistoryReader, "_describe", lambda self, f: setattr(f, "metadata", object()))
+
+    result = get_historical_features(labels, "user_stats", catalog_cfg, 6 * HOUR, as_of, chunk_rows=16)
+
+    assert features_of(result) == [oracle(history, k, t, 6 * HOUR, as_of) for k, t in zip(label_keys, times)]
