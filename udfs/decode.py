@@ -7,6 +7,9 @@ letters with the reason and the record's origin (view-specific ones also name th
   schemas' fields (`record_fields`), then the raw bytes and the origin.
 - `ViewEvents` (one per view): generic row -> the view's event (`event_type`): key, event
   time, the view's numeric inputs, origin. Key check, derived columns, filter happen here.
+- `decode_records`: `DecodeRecords` in the JVM (io.skewless.flink.DecodeRecordsFunction): the
+  same rows and dead letters without a Python call per record (tests/flink/test_decode_parity.py
+  holds the two to each other).
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from py4j.protocol import Py4JJavaError
 from pyflink.common import Row
 from pyflink.common.typeinfo import Types, TypeInformation
-from pyflink.datastream import OutputTag, ProcessFunction
+from pyflink.datastream import DataStream, OutputTag, ProcessFunction
+from pyflink.java_gateway import get_gateway
+from pyflink.util.java_utils import to_jarray
 
 from skewless.errors import SpecError
 from skewless.events.codec import DecodeError, EventCodec
@@ -147,6 +153,32 @@ class DecodeRecords(ProcessFunction):
             yield DEAD_LETTERS, dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
             return
         yield Row(*columns, raw, topic, partition, offset)
+
+
+def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequence[Field], time_field: str) -> DataStream:
+    """`raw` (value, topic, partition, offset, ...) through the JVM decode stage: the rows of
+    `record_type(fields)`, as `DecodeRecords` yields them; its dead letters are the side output
+    DEAD_LETTERS (`decode_dead_letters` takes them without a Python hop)."""
+    jvm = get_gateway().jvm
+    try:
+        function = jvm.io.skewless.flink.DecodeRecordsFunction.create(
+            to_jarray(jvm.String, list(schema_texts)),
+            to_jarray(jvm.String, [f.name for f in fields]),
+            to_jarray(jvm.String, [f.type for f in fields]),
+            time_field,
+        )
+    except Py4JJavaError as exc:  # the factory names the bad input; say it without the Java trace
+        if exc.java_exception.getClass().getName() == "java.lang.IllegalArgumentException":
+            raise SpecError(f"decode stage: {exc.java_exception.getMessage()}") from None
+        raise
+    return DataStream(function.applyTo(raw._j_data_stream, record_type(fields).get_java_type_info()))
+
+
+def decode_dead_letters(decoded: DataStream) -> DataStream:
+    """The dead letters of `decode_records`, taken in the JVM. `decoded.get_side_output(DEAD_LETTERS)`
+    yields the same rows but passes each through a Python identity map."""
+    tag = get_gateway().jvm.io.skewless.flink.DecodeRecordsFunction.deadLettersTag()
+    return DataStream(decoded._j_data_stream.getSideOutput(tag))
 
 
 class ViewEvents(ProcessFunction):
