@@ -39,12 +39,12 @@ Progress = Callable[[int, int], None]
 
 # Labels joined at a time by default. A chunk's memory is about its labels plus the
 # history of their entities (within the TTL look-back), twice over (the chunk being
-# joined and the next one being read), and DuckDB's sorted copy of it. bench/training.py,
-# 10 history rows per label: 1M labels in 250k-label chunks peaked at 1.0 GB RSS (0.2 GB
-# before the call). At a fifth of that size, 50k-label chunks (a quarter of the labels,
-# as above) peaked at 442 MB against 691 MB in one chunk, 6% slower; 20k-label chunks at
-# 357 MB but 30% slower: each chunk opens every file and reads its row groups whole.
-DEFAULT_CHUNK_ROWS = 250_000
+# joined and the next one being read), and the join's sort of it. bench/training.py (1M
+# labels, 10M history rows in 30 day files of 16k-row groups, 2 cores, load average
+# 2.3-3.5 from other work): 100k-label chunks peaked at ~490 MB RSS (0.2 GB before the
+# call) in 1.9 s, 3.0 CPU s; 250k-label chunks at ~700 MB in 1.7-1.9 s, 2.8 CPU s;
+# 50k-label chunks at ~420 MB but 3.4-3.6 CPU s (per-chunk and per-file costs).
+DEFAULT_CHUNK_ROWS = 100_000
 # Up to this many distinct entities, a scan filters on them (In); beyond, on time only
 # (and, in a chunk, on the chunk's key range).
 MAX_KEYS_IN_FILTER = 1000
