@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import META_COLUMNS, HistoryTable, history_identifier
 from skewless.training.errors import TrainingSetError
-from skewless.training.labels import check_keys, label_times_us, to_arrow
 from skewless.training.keys import KeyCoder
+from skewless.training.labels import check_keys, label_times_us, to_arrow
 from skewless.training.pit import AS_OF_MODES, AsOf, HistoryRows, as_us, feature_type, join_coded
 from skewless.training.scan import Chunk, HistoryReader
 

@@ -60,10 +60,6 @@ def _connection() -> duckdb.DuckDBPyConnection:
         return _db.cursor()
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def as_us(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Timestamps (any unit) or integers as int64 epoch microseconds, in numpy."""
     if pa.types.is_timestamp(column.type):
