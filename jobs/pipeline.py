@@ -1,7 +1,8 @@
 """The feature pipeline of one topic: Kafka -> decode -> per view: row logic -> tiled windows
 -> Cassandra + Iceberg; dead letters of every stage -> `<topic>.dead-letters`.
 
-`build_pipeline` only wires; the logic lives in udfs/ and connectors/. Run it with
+`build_pipeline` only wires; the logic lives in udfs/ and connectors/. Every operator it
+wires runs in the JVM, built from the compiled specs: the job calls no Python per record. Run it with
 `skewless run` (local mini-cluster) or `flink run -py jobs/pipeline.py` on a cluster.
 """
 
@@ -30,8 +31,8 @@ from jobs.sources import dead_letter_sink_ddl, dead_letter_topic, kafka_source_d
 from skewless.errors import SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
-from udfs.aggregator import LATE_EVENTS, aggregate, update_type
-from udfs.decode import DEAD_LETTERS, DecodeRecords, Field, ViewEvents, check_view, event_type, record_fields, record_type
+from udfs.aggregator import aggregate, late_events_of, update_type
+from udfs.decode import Field, check_view, dead_letters_of, decode_records, record_fields, view_events
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,7 @@ def add_view(
     options: RunOptions,
 ) -> DataStream:
     """One view's branch: row logic -> key by entity -> tiles -> Cassandra + Iceberg; returns its dead letters."""
-    events = (
-        decoded.process(ViewEvents(spec, fields), output_type=event_type(spec))
-        .name(f"logic {spec.name}")
-        .uid(f"{spec.uid}-logic")
-    )
+    events = view_events(decoded, spec, fields).name(f"logic {spec.name}").uid(f"{spec.uid}-logic")
     updates = aggregate(events, spec, options.expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
     cassandra = CassandraSinkConfig.for_view(spec, settings)
     updates.sink_to(cassandra_sink(cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(f"{spec.uid}-cassandra")
@@ -106,7 +103,7 @@ def add_view(
     add_history_sink(t_env, history, updates, catalog, history_table(spec))
     set_uid_prefix(t_env, f"{spec.uid}-iceberg")
     history.attach_as_datastream()
-    return events.get_side_output(DEAD_LETTERS).union(updates.get_side_output(LATE_EVENTS))
+    return dead_letters_of(events).union(late_events_of(updates))
 
 
 def build_pipeline(
@@ -131,11 +128,9 @@ def build_pipeline(
         check_view(spec, fields)
     raw = read_topic(t_env, topic, specs, settings, options)
     decoded = (
-        raw.process(DecodeRecords(schema_texts, fields, specs[0].event_time_field), output_type=record_type(fields))
-        .name(f"decode {topic}")
-        .uid(f"{topic}-decode")
+        decode_records(raw, schema_texts, fields, specs[0].event_time_field).name(f"decode {topic}").uid(f"{topic}-decode")
     )
-    dead = decoded.get_side_output(DEAD_LETTERS)
+    dead = dead_letters_of(decoded)
     for spec in specs:
         dead = dead.union(add_view(t_env, decoded, spec, fields, settings, catalog, options))
     add_dead_letter_sink(t_env, topic, settings, dead)

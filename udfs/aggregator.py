@@ -62,3 +62,10 @@ def aggregate(events: DataStream, spec: ViewSpec, expiry_horizon: int | None) ->
         NO_HORIZON if expiry_horizon is None else expiry_horizon,
     )
     return DataStream(function.applyTo(events._j_data_stream, update_type(spec).get_java_type_info()))
+
+
+def late_events_of(updates: DataStream) -> DataStream:
+    """The dead letters of events behind the allowed lateness, taken in the JVM:
+    `updates.get_side_output(LATE_EVENTS)` yields the same rows through a Python identity map."""
+    tag = get_gateway().jvm.io.skewless.flink.TileAggregatorFunction.lateEventsTag()
+    return DataStream(updates._j_data_stream.getSideOutput(tag))

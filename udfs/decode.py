@@ -1,37 +1,40 @@
-"""Decode raw Kafka records once per topic, then run each view's row logic on the decoded rows.
+"""Decode raw Kafka records once per topic, then run each view's row logic on the decoded rows,
+both in the JVM: the job calls no Python per record.
 
 Errors are values, not crashes: the main outputs carry rows, the side outputs carry dead
 letters with the reason and the record's origin (view-specific ones also name the view).
 
-- `DecodeRecords` (one per topic): Avro bytes -> a generic typed row of the writer
-  schemas' fields (`record_fields`), then the raw bytes and the origin.
-- `ViewEvents` (one per view): generic row -> the view's event (`event_type`): key, event
-  time, the view's numeric inputs, origin. Key check, derived columns, filter happen here.
-- `decode_records`: `DecodeRecords` in the JVM (io.skewless.flink.DecodeRecordsFunction): the
-  same rows and dead letters without a Python call per record (tests/flink/test_decode_parity.py
-  holds the two to each other).
+- `decode_records` (one per topic, io.skewless.flink.DecodeRecordsFunction): Avro bytes -> a
+  generic typed row of the writer schemas' fields (`record_fields`), then the raw bytes and
+  the origin.
+- `view_events` (one per view, io.skewless.flink.ViewEventsFunction): generic row -> the
+  view's event (`event_type`): key, event time, the view's numeric inputs, origin. Key
+  check, derived columns and filter (io.skewless.logic, the trees skewless.expressions
+  parses) happen here.
+
+`decoded_columns` and `ViewLogic` state the two stages' contracts in Python: the
+reference the JVM stages are held to record by record (tests/flink/test_decode_parity.py,
+tests/flink/test_view_events.py), and the one the test oracles run.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from py4j.protocol import Py4JJavaError
-from pyflink.common import Row
 from pyflink.common.typeinfo import Types, TypeInformation
-from pyflink.datastream import DataStream, OutputTag, ProcessFunction
+from pyflink.datastream import DataStream, OutputTag
 from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import to_jarray
 
 from skewless.errors import SpecError
-from skewless.events.codec import DecodeError, EventCodec
-from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, compile_row_logic
+from skewless.events.codec import DecodeError
+from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, compile_row_logic, row_logic_json
 from skewless.spec import ViewSpec
-from udfs.dead_letters import DEAD_LETTER_TYPE, dead_letter
+from udfs.dead_letters import DEAD_LETTER_TYPE
 
 DEAD_LETTERS = OutputTag("dead-letters", DEAD_LETTER_TYPE)
 VIEW_HEADER = "skewless.view"
@@ -111,112 +114,92 @@ def event_type(spec: ViewSpec) -> TypeInformation:
     return Types.ROW_NAMED(names, types)
 
 
-def view_dead_letter(spec: ViewSpec, value: bytes, reason: str, stage: str, topic: str, partition: int, offset: int) -> Row:
-    """A dead letter of one view's stage: the common headers plus the view's name@version."""
-    letter = dead_letter(value, reason, stage, topic, partition, offset)
-    letter[1][VIEW_HEADER] = f"{spec.name}@{spec.version}".encode()
-    return letter
+def decoded_columns(record: dict[str, Any], fields: Sequence[Field]) -> list[Any]:
+    """The decode stage's row for a record the codec read (`EventCodec.decode`): one value per
+    field, None where the writer had none; DecodeError when a value does not fit its column."""
+    columns = [record.get(f.name) for f in fields]
+    for f, v in zip(fields, columns):
+        if not _fits(v, f.type):
+            raise DecodeError(f"field {f.name!r} is {v!r}, which its {f.type} column (newest schema) cannot carry")
+    return columns
 
 
-class DecodeRecords(ProcessFunction):
-    """Avro single-object bytes -> the generic row of `fields` (see `record_type`)."""
-
-    def __init__(self, schema_texts: Sequence[str], fields: Sequence[Field], time_field: str) -> None:
-        self.schema_texts = list(schema_texts)
-        self.fields = tuple(fields)
-        self.time_field = time_field
-        self.codec: EventCodec | None = None
-        self.dead = None
-
-    def open(self, runtime_context: Any) -> None:
-        # Schemas travel inside the function; materialize them for the codec on the worker.
-        folder = Path(tempfile.mkdtemp(prefix="skewless-schemas-"))
-        paths = []
-        for i, text in enumerate(self.schema_texts):
-            paths.append(folder / f"schema{i}.avsc")
-            paths[-1].write_text(text)
-        # The entity key is each view's to check (views of a topic key by different fields);
-        # the codec's key check is pointed at the event time, which it checks anyway.
-        self.codec = EventCodec(paths, key_field=self.time_field, time_field=self.time_field)
-        self.dead = runtime_context.get_metrics_group().counter("dead_letters_decode")
-
-    def process_element(self, value: Row, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        raw, topic, partition, offset = value[0], value[1], value[2], value[3]
-        try:
-            record = self.codec.decode(raw)  # type: ignore[union-attr]
-            columns = [record.get(f.name) for f in self.fields]
-            for f, v in zip(self.fields, columns):
-                if not _fits(v, f.type):
-                    raise DecodeError(f"field {f.name!r} is {v!r}, which its {f.type} column (newest schema) cannot carry")
-        except DecodeError as exc:
-            self.dead.inc()  # type: ignore[union-attr]
-            yield DEAD_LETTERS, dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
-            return
-        yield Row(*columns, raw, topic, partition, offset)
-
-
-def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequence[Field], time_field: str) -> DataStream:
-    """`raw` (value, topic, partition, offset, ...) through the JVM decode stage: the rows of
-    `record_type(fields)`, as `DecodeRecords` yields them; its dead letters are the side output
-    DEAD_LETTERS (`decode_dead_letters` takes them without a Python hop)."""
-    jvm = get_gateway().jvm
-    try:
-        function = jvm.io.skewless.flink.DecodeRecordsFunction.create(
-            to_jarray(jvm.String, list(schema_texts)),
-            to_jarray(jvm.String, [f.name for f in fields]),
-            to_jarray(jvm.String, [f.type for f in fields]),
-            time_field,
-        )
-    except Py4JJavaError as exc:  # the factory names the bad input; say it without the Java trace
-        if exc.java_exception.getClass().getName() == "java.lang.IllegalArgumentException":
-            raise SpecError(f"decode stage: {exc.java_exception.getMessage()}") from None
-        raise
-    return DataStream(function.applyTo(raw._j_data_stream, record_type(fields).get_java_type_info()))
-
-
-def decode_dead_letters(decoded: DataStream) -> DataStream:
-    """The dead letters of `decode_records`, taken in the JVM. `decoded.get_side_output(DEAD_LETTERS)`
-    yields the same rows but passes each through a Python identity map."""
-    tag = get_gateway().jvm.io.skewless.flink.DecodeRecordsFunction.deadLettersTag()
-    return DataStream(decoded._j_data_stream.getSideOutput(tag))
-
-
-class ViewEvents(ProcessFunction):
-    """One view's row logic on decoded rows: key check, derived columns, filter, numeric inputs."""
+class ViewLogic:
+    """The row-logic stage of one view on a decoded row's values (in `fields` order):
+    (key, event time, inputs), None when the filter drops the record, DecodeError with the
+    reason when it fails."""
 
     def __init__(self, spec: ViewSpec, fields: Sequence[Field]) -> None:
         self.spec = spec
         self.names = tuple(f.name for f in fields)
-        self.row_logic = compile_row_logic(spec)
-        self.dead = None
-        self.filtered = None
+        self.row_logic: Callable[[dict[str, Any]], dict[str, Any] | None] = compile_row_logic(spec)
 
-    def open(self, runtime_context: Any) -> None:
-        metrics = runtime_context.get_metrics_group()
-        self.dead = metrics.counter("dead_letters_logic")
-        self.filtered = metrics.counter("events_filtered_out")
-
-    def process_element(self, value: Row, ctx: ProcessFunction.Context) -> Iterator[Any]:
+    def __call__(self, values: Sequence[Any]) -> tuple[str, int, list[float]] | None:
         spec = self.spec
-        raw, topic, partition, offset = value[-4], value[-3], value[-2], value[-1]
-        try:
-            record = dict(zip(self.names, value))  # zip stops before the trailer
-            key = record.get(spec.source_key_field)
-            if key is None or (isinstance(key, str) and not key.strip()):
-                raise DecodeError(f"missing entity key {spec.source_key_field!r}")
-            # Derived columns, then the view's filter: the same code the test oracle runs.
-            record = self.row_logic(record)  # raises RowLogicError, a DecodeError
-            if record is None:
-                self.filtered.inc()  # type: ignore[union-attr]
-                return
-            inputs = []
-            for column in spec.input_columns:
-                v = record.get(column)
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    raise DecodeError(f"input column {column!r} is {v!r}, not a number")
-                inputs.append(float(v))
-        except DecodeError as exc:
-            self.dead.inc()  # type: ignore[union-attr]
-            yield DEAD_LETTERS, view_dead_letter(spec, raw or b"", exc.reason, "logic", topic, partition, offset)
-            return
-        yield Row(str(key), record[spec.event_time_field], *inputs, topic, partition, offset)
+        record = dict(zip(self.names, values))
+        key = record.get(spec.source_key_field)
+        if key is None or (isinstance(key, str) and not key.strip()):
+            raise DecodeError(f"missing entity key {spec.source_key_field!r}")
+        row = self.row_logic(record)  # derived columns, then the filter; raises RowLogicError
+        if row is None:
+            return None
+        inputs = []
+        for column in spec.input_columns:
+            v = row.get(column)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise DecodeError(f"input column {column!r} is {v!r}, not a number")
+            inputs.append(float(v))
+        return str(key), row[spec.event_time_field], inputs
+
+
+def _java_factory(what: str, build: Callable[[], Any]) -> Any:
+    """Call a JVM stage's factory; its IllegalArgumentException names the bad input: say that
+    as a SpecError, without the Java trace."""
+    try:
+        return build()
+    except Py4JJavaError as exc:
+        if exc.java_exception.getClass().getName() == "java.lang.IllegalArgumentException":
+            raise SpecError(f"{what}: {exc.java_exception.getMessage()}") from None
+        raise
+
+
+def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequence[Field], time_field: str) -> DataStream:
+    """`raw` (value, topic, partition, offset, ...) through the JVM decode stage: the rows of
+    `record_type(fields)`; its dead letters come from `dead_letters_of`."""
+    jvm = get_gateway().jvm
+    function = _java_factory(
+        "decode stage",
+        lambda: jvm.io.skewless.flink.DecodeRecordsFunction.create(
+            to_jarray(jvm.String, list(schema_texts)),
+            to_jarray(jvm.String, [f.name for f in fields]),
+            to_jarray(jvm.String, [f.type for f in fields]),
+            time_field,
+        ),
+    )
+    return DataStream(function.applyTo(raw._j_data_stream, record_type(fields).get_java_type_info()))
+
+
+def view_events(decoded: DataStream, spec: ViewSpec, fields: Sequence[Field]) -> DataStream:
+    """`decoded` (rows of `record_type(fields)`) through the view's JVM row-logic stage: the
+    rows of `event_type(spec)`; its dead letters come from `dead_letters_of`."""
+    jvm = get_gateway().jvm
+    function = _java_factory(
+        f"view {spec.name}",
+        lambda: jvm.io.skewless.flink.ViewEventsFunction.create(
+            f"{spec.name}@{spec.version}",
+            to_jarray(jvm.String, [f.name for f in fields]),
+            spec.source_key_field,
+            spec.event_time_field,
+            row_logic_json(spec.derived, spec.filter),
+            to_jarray(jvm.String, list(spec.input_columns)),
+        ),
+    )
+    j_stream = decoded._j_data_stream.process(function, event_type(spec).get_java_type_info())
+    return DataStream(j_stream)
+
+
+def dead_letters_of(stage: DataStream) -> DataStream:
+    """The dead letters of a JVM stage, taken in the JVM: `stage.get_side_output(DEAD_LETTERS)`
+    yields the same rows but passes each through a Python identity map."""
+    tag = get_gateway().jvm.io.skewless.flink.DeadLetters.tag()
+    return DataStream(stage._j_data_stream.getSideOutput(tag))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +46,18 @@ def _strip_logical_types(node: Any) -> Any:
 class EventCodec:
     """Encode and decode one event type; `key_field` and `time_field` are checked on decode."""
 
-    def __init__(self, schema_paths: list[Path], key_field: str, time_field: str) -> None:
-        if not schema_paths:
+    def __init__(self, schemas: Sequence[Path | dict[str, Any]], key_field: str, time_field: str) -> None:
+        """`schemas`: the writer schemas oldest first, as .avsc paths or parsed JSON."""
+        if not schemas:
             raise SkewlessError("EventCodec needs at least one .avsc schema")
         self.key_field = key_field
         self.time_field = time_field
         self._readers: dict[bytes, Any] = {}
         writer = None
-        for path in schema_paths:
-            raw = json.loads(Path(path).read_text())
+        for schema in schemas:
+            raw = schema if isinstance(schema, dict) else json.loads(Path(schema).read_text())
             parsed = fastavro.parse_schema(_strip_logical_types(raw))
-            fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(raw), "CRC-64-AVRO"))[::-1]
+            fp = _wire_fingerprint(raw)
             self._readers[fp] = parsed
             writer = (fp, parsed)
         # The newest schema (last given) is the one producers write.
@@ -76,6 +78,7 @@ class EventCodec:
         fp = bytes(data[2:10])
         schema = self._readers.get(fp)
         if schema is None:
+            # Shown as the 64-bit number (most significant digit first), as Avro tools print it.
             raise DecodeError(f"unknown writer schema fingerprint {fp[::-1].hex()}")
         body = io.BytesIO(data[10:])
         try:
@@ -103,10 +106,17 @@ class EventCodec:
                 raise DecodeError(f"field {name!r} is {value}, not a finite number")
 
 
+def _wire_fingerprint(schema_json: Any) -> bytes:
+    """The 8 fingerprint bytes as the Avro specification puts them on the wire: little-endian.
+
+    fastavro's hex string is already those bytes in wire order (it is not the number's hex).
+    """
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema_json), "CRC-64-AVRO"))
+
+
 def single_object_header(schema_json: dict[str, Any]) -> bytes:
     """The 10-byte prefix for records written with `schema_json` (for tools and tests)."""
-    fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(schema_json), "CRC-64-AVRO"))[::-1]
-    return MARKER + fp
+    return MARKER + _wire_fingerprint(schema_json)
 
 
 __all__ = ["DecodeError", "EventCodec", "single_object_header"]

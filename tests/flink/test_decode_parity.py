@@ -1,5 +1,5 @@
 """The JVM decode stage (io.skewless.flink.DecodeRecordsFunction) against the Python one
-(udfs.decode.DecodeRecords over skewless.events.codec.EventCodec), record by record.
+(skewless.events.codec.EventCodec, then udfs.decode.decoded_columns), record by record.
 
 Records: hypothesis-generated valid ones for the repo's schema and for an evolving
 oldest-to-newest schema trio (type changes, [null, T] unions, nested, array, map, enum, fixed
@@ -20,10 +20,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 import struct
 import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import fastavro
@@ -32,9 +32,17 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pyflink.common import Row
 
-from skewless.events.codec import MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS, _strip_logical_types, single_object_header
+from skewless.events.codec import (
+    MAX_EVENT_TIME_MS,
+    MIN_EVENT_TIME_MS,
+    DecodeError,
+    EventCodec,
+    _strip_logical_types,
+    single_object_header,
+)
 from skewless.stack.jars import repo_root
-from udfs.decode import DEAD_LETTERS, DecodeRecords, Field, record_fields
+from udfs.dead_letters import dead_letter
+from udfs.decode import Field, decoded_columns, record_fields
 
 CORRUPT = "corrupt or truncated Avro body: "
 NS = "io.skewless.test"
@@ -175,15 +183,6 @@ QUIRKS = {
 
 def _transactions() -> dict[str, Any]:
     return json.loads((repo_root() / "schemas" / "transactions.avsc").read_text())
-
-
-@pytest.fixture(scope="module")
-def jar() -> str:
-    if shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("needs java and mvn")
-    from skewless.stack.flink_home import _build_sink_jar  # compiles jvm/flink when sources changed
-
-    return str(_build_sink_jar())
 
 
 def _harness_classpath(jar: str) -> str:
@@ -416,42 +415,29 @@ def hand_made() -> list[bytes]:
 # --- the two stages -----------------------------------------------------------------------------
 
 
-class _Counter:
-    def __init__(self) -> None:
-        self.count = 0
+@dataclass(frozen=True)
+class PythonStage:
+    """The decode stage's contract in Python: EventCodec (its key check pointed at the event
+    time, as the JVM stage checks no key), then udfs.decode.decoded_columns."""
 
-    def inc(self) -> None:
-        self.count += 1
+    codec: EventCodec
+    fields: list[Field]
 
-
-class _RuntimeContext:
-    """What DecodeRecords.open asks of Flink's runtime context: its decode counter."""
-
-    def __init__(self) -> None:
-        self.dead = _Counter()
-
-    def get_metrics_group(self) -> _RuntimeContext:
-        return self
-
-    def counter(self, name: str) -> _Counter:
-        assert name == "dead_letters_decode"
-        return self.dead
+    def outcome(self, raw: bytes | None, topic: str, partition: int, offset: int) -> tuple[str, Row]:
+        try:
+            columns = decoded_columns(self.codec.decode(raw), self.fields)
+        except DecodeError as exc:
+            return "dead", dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
+        return "row", Row(*columns, raw, topic, partition, offset)
 
 
-def python_stage(schemas: list[dict[str, Any]], time_field: str) -> tuple[DecodeRecords, list[Field]]:
-    texts = [json.dumps(s) for s in schemas]
-    fields = list(record_fields(texts))
-    stage = DecodeRecords(texts, fields, time_field)
-    stage.open(_RuntimeContext())
-    return stage, fields
+def python_stage(schemas: list[dict[str, Any]], time_field: str) -> tuple[PythonStage, list[Field]]:
+    fields = list(record_fields([json.dumps(s) for s in schemas]))
+    return PythonStage(EventCodec(schemas, key_field=time_field, time_field=time_field), fields), fields
 
 
-def python_outcome(stage: DecodeRecords, raw: bytes | None, topic: str, partition: int, offset: int) -> tuple[str, Row]:
-    (item,) = list(stage.process_element(Row(raw, topic, partition, offset), None))
-    if isinstance(item, tuple):
-        assert item[0] is DEAD_LETTERS
-        return "dead", item[1]
-    return "row", item
+def python_outcome(stage: PythonStage, raw: bytes | None, topic: str, partition: int, offset: int) -> tuple[str, Row]:
+    return stage.outcome(raw, topic, partition, offset)
 
 
 def b64(data: bytes) -> str:
@@ -643,7 +629,7 @@ def test_java_decode_in_a_pyflink_job(jar: str) -> None:
 
     from skewless.errors import SpecError
     from skewless.stack import flink_home
-    from udfs.decode import decode_dead_letters, decode_records, record_type
+    from udfs.decode import DEAD_LETTERS, dead_letters_of, decode_records, record_type
 
     flink_home.apply_to_environ()  # our jar and Avro on the gateway's classpath, before it starts
     schemas = [V0, V1, V2]
@@ -679,7 +665,7 @@ def test_java_decode_in_a_pyflink_job(jar: str) -> None:
 
     stream = decoded()
     # Both ways to the dead letters: PyFlink's own (a Python identity map) and the JVM's; one type.
-    letters = list(stream.get_side_output(DEAD_LETTERS).union(decode_dead_letters(stream)).execute_and_collect())
+    letters = list(stream.get_side_output(DEAD_LETTERS).union(dead_letters_of(stream)).execute_and_collect())
     got = sorted(letter_key(r) for r in letters)
     assert got == sorted(want_dead + want_dead)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
 import subprocess
 from typing import Any
 
@@ -46,15 +45,6 @@ EXTRA = (
     FeatureSpec("var_30m", "variance", "amount", 30 * 60_000, 10 * 60_000),
 )
 ALL_FEATURES = FEATURES + EXTRA
-
-
-@pytest.fixture(scope="module")
-def jar() -> str:
-    if shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("needs java and mvn")
-    from skewless.stack.flink_home import _build_sink_jar  # compiles jvm/flink when sources changed
-
-    return str(_build_sink_jar())
 
 
 class Recorder(TiledWindows):

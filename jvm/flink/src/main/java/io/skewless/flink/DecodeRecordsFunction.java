@@ -1,8 +1,5 @@
 package io.skewless.flink;
 
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -29,7 +26,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
     /** The side output id of udfs.decode.DEAD_LETTERS; Flink matches side outputs by id. */
-    public static final String DEAD_LETTERS = "dead-letters";
+    public static final String DEAD_LETTERS = DeadLetters.TAG_ID;
     public static final String DEAD_LETTERS_METRIC = "dead_letters_decode";
     public static final String STAGE = "decode";
     /** udfs.decode.TRAILER: the columns after the fields. */
@@ -68,7 +65,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
 
     /** The dead letters of this stage, the same id ("dead-letters") as udfs.decode.DEAD_LETTERS. */
     public static OutputTag<Row> deadLettersTag() {
-        return new OutputTag<>(DEAD_LETTERS, LateEventLetter.type());
+        return DeadLetters.tag();
     }
 
     /** udfs.decode.record_type of the fields. */
@@ -136,24 +133,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
         return row;
     }
 
-    /** udfs.dead_letters.dead_letter: the original bytes (empty for none) and the headers saying why. */
     static Row deadLetter(byte[] value, String reason, Object topic, Object partition, Object offset) {
-        Map<String, byte[]> headers = new LinkedHashMap<>();
-        String[][] entries = {
-            {"skewless.reason", reason},
-            {"skewless.stage", STAGE},
-            {"skewless.source.topic", pyStr(topic)},
-            {"skewless.source.partition", pyStr(partition)},
-            {"skewless.source.offset", pyStr(offset)},
-        };
-        for (String[] entry : entries) {
-            headers.put(entry[0], entry[1].getBytes(StandardCharsets.UTF_8));
-        }
-        return Row.of(value == null ? new byte[0] : value, headers);
-    }
-
-    /** str() as Python prints the origin: None for a missing one. */
-    private static String pyStr(Object v) {
-        return v == null ? "None" : v.toString();
+        return DeadLetters.of(value, reason, STAGE, topic, partition, offset, null);
     }
 }

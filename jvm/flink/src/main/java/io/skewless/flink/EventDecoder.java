@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.skewless.logic.PyValues;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 
@@ -16,10 +17,8 @@ import org.apache.avro.SchemaNormalization;
  * canonical form, the binary body. Logical types are ignored: timestamp-millis is the long on the
  * wire. Not thread-safe (one per operator instance).
  *
- * <p>The fingerprint's byte order is the Python codec's, which is what skewless producers write:
- * most significant byte first, the reverse of the Avro specification's little-endian order (and of
- * Java's BinaryMessageEncoder). Records of spec-conforming producers are therefore "unknown writer
- * schema" here, exactly as in the Python stage; changing that is a change of both codecs.
+ * <p>The fingerprint is little-endian, as the Avro specification (and Java's BinaryMessageEncoder)
+ * writes it; reasons show it as the 64-bit number in hex.
  */
 public final class EventDecoder {
     public static final long MIN_EVENT_TIME_MS = 946_684_800_000L; // 2000-01-01
@@ -91,9 +90,9 @@ public final class EventDecoder {
         }
     }
 
-    /** The fingerprint as {@link #decode} reads the 8 bytes after the marker (little-endian). */
+    /** The number {@link #decode} reads from the 8 little-endian bytes after the marker. */
     static long wireFingerprint(Schema schema) {
-        return Long.reverseBytes(SchemaNormalization.parsingFingerprint64(schema));
+        return SchemaNormalization.parsingFingerprint64(schema);
     }
 
     private Writer writer(int i, String text) {
@@ -167,20 +166,20 @@ public final class EventDecoder {
     /** EventCodec.validate, whose key check the Python decode stage points at the event time too. */
     private void validate(Writer writer, Object[] values) throws DecodeException {
         Object time = writer.timeIndex < 0 ? null : values[writer.timeIndex];
-        if (time == null || (time instanceof String s && PyRepr.isBlank(s))) {
-            throw new DecodeException("missing entity key " + PyRepr.repr(timeField));
+        if (time == null || (time instanceof String s && PyValues.isBlank(s))) {
+            throw new DecodeException("missing entity key " + PyValues.repr(timeField));
         }
         if (!(time instanceof Long) && !(time instanceof Boolean)) { // a Python bool is an int
-            throw new DecodeException("missing event time " + PyRepr.repr(timeField));
+            throw new DecodeException("missing event time " + PyValues.repr(timeField));
         }
         long ms = time instanceof Boolean b ? (b ? 1 : 0) : (Long) time;
         if (ms < MIN_EVENT_TIME_MS || ms >= MAX_EVENT_TIME_MS) {
-            throw new DecodeException("absurd event time " + timeField + "=" + PyRepr.str(time)
+            throw new DecodeException("absurd event time " + timeField + "=" + PyValues.str(time)
                     + ": expected epoch milliseconds between 2000 and 2100");
         }
         for (int i = 0; i < values.length; i++) {
             if (values[i] instanceof Double d && !Double.isFinite(d)) {
-                throw new DecodeException("field " + PyRepr.repr(writer.names[i]) + " is " + PyRepr.floatRepr(d)
+                throw new DecodeException("field " + PyValues.repr(writer.names[i]) + " is " + PyValues.repr(d)
                         + ", not a finite number");
             }
         }
@@ -195,7 +194,7 @@ public final class EventDecoder {
             if (v != null) {
                 v = fit(v, fieldTypes[c]);
                 if (v == null) {
-                    throw new DecodeException("field " + PyRepr.repr(fieldNames[c]) + " is " + PyRepr.repr(values[source])
+                    throw new DecodeException("field " + PyValues.repr(fieldNames[c]) + " is " + PyValues.repr(values[source])
                             + ", which its " + fieldTypes[c] + " column (newest schema) cannot carry");
                 }
             }

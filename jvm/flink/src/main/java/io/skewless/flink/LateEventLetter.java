@@ -1,11 +1,7 @@
 package io.skewless.flink;
 
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.types.Row;
 
 /**
@@ -14,17 +10,14 @@ import org.apache.flink.types.Row;
  * headers of udfs.dead_letters.dead_letter plus the view's name@version (udfs.decode.VIEW_HEADER).
  */
 public final class LateEventLetter {
-    public static final String VIEW_HEADER = "skewless.view";
+    public static final String VIEW_HEADER = DeadLetters.VIEW;
     public static final String STAGE = "aggregate";
 
     private LateEventLetter() {}
 
     /** udfs.dead_letters.DEAD_LETTER_TYPE. */
     public static TypeInformation<Row> type() {
-        return Types.ROW_NAMED(
-                new String[] {"value", "headers"},
-                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO,
-                Types.MAP(Types.STRING, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        return DeadLetters.type();
     }
 
     public static Row of(String viewLabel, String key, long eventTime, long watermark, long allowedLatenessMs,
@@ -32,14 +25,8 @@ public final class LateEventLetter {
         String reason = "late event: event_time " + eventTime + " is " + behind(watermark, eventTime)
                 + " ms behind the watermark, beyond the allowed lateness of " + allowedLatenessMs + " ms";
         String body = "{\"key\": " + jsonString(key) + ", \"event_time\": " + eventTime + "}";
-        Map<String, byte[]> headers = new LinkedHashMap<>();
-        headers.put("skewless.reason", utf8(reason));
-        headers.put("skewless.stage", utf8(STAGE));
-        headers.put("skewless.source.topic", utf8(String.valueOf(topic)));
-        headers.put("skewless.source.partition", utf8(String.valueOf(partition)));
-        headers.put("skewless.source.offset", utf8(String.valueOf(offset)));
-        headers.put(VIEW_HEADER, utf8(viewLabel));
-        return Row.of(utf8(body), headers);
+        return DeadLetters.of(body.getBytes(StandardCharsets.UTF_8), reason, STAGE, topic, partition, offset,
+                viewLabel);
     }
 
     /** watermark - eventTime as Python's unbounded ints print it. */
@@ -77,9 +64,5 @@ public final class LateEventLetter {
             }
         }
         return out.append('"').toString();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

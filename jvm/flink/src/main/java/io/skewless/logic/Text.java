@@ -46,6 +46,11 @@ final class Text {
     /** Case pairs (upper, lower) new in Unicode 14, besides Vithkuqi (see {@link #lower14}). */
     private static final int[] CASE_PAIRS_14 = {0x2C2F, 0x2C5F, 0xA7C0, 0xA7C1, 0xA7D0, 0xA7D1, 0xA7D6, 0xA7D7, 0xA7D8, 0xA7D9};
 
+    /** str.isspace() of one code point (what str.strip() removes). */
+    static boolean isSpace(int cp) {
+        return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || unicodeSpace(cp);
+    }
+
     private static boolean unicodeSpace(int cp) {
         for (int s : UNICODE_SPACES) {
             if (s == cp) {

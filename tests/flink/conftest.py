@@ -1,0 +1,14 @@
+"""The jvm/flink jar every test here runs against, built once per session (recompiled only
+when its sources changed). Java and Maven are part of the project's toolchain: a machine
+without them fails these tests rather than skipping them."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def jar() -> str:
+    from skewless.stack.flink_home import _build_sink_jar
+
+    return str(_build_sink_jar())
