@@ -61,6 +61,8 @@ PARTITIONS = 2
 TOPIC_PREFIX = "bench-e2e"
 LOGS = OUT / "logs"
 JOB_START_TIMEOUT_S = 300.0
+# Bump when the events' encoding changes: a topic filled by an older build is not reused.
+WIRE_FORMAT = 2  # 2: Avro single-object fingerprint little-endian, as the specification says
 PRODUCE_EVENTS_PER_S = 10_000  # skewless.events.producer.produce on this machine, roughly
 
 
@@ -72,11 +74,13 @@ class E2EError(RuntimeError):
 
 
 def topic_name(workload: Workload) -> str:
-    """The pre-filled topic of a workload: its parameters, so another shape gets another topic."""
+    """The pre-filled topic of a workload: its parameters and the wire format, so another shape
+    or encoding gets another topic."""
     from bench.workload import DISORDER_MS
 
     w = workload
-    return f"{TOPIC_PREFIX}-{w.events}ev-{w.users}u-{w.days}d-seed{w.seed}-disorder{DISORDER_MS}-p{PARTITIONS}"
+    shape = f"{w.events}ev-{w.users}u-{w.days}d-seed{w.seed}-disorder{DISORDER_MS}-p{PARTITIONS}"
+    return f"{TOPIC_PREFIX}-{shape}-wire{WIRE_FORMAT}"
 
 
 def plan_topic(records: int | None, expected: int) -> str:
