@@ -97,10 +97,16 @@ def add_view(
     """One view's branch: row logic -> key by entity -> tiles -> Cassandra + Iceberg; returns its dead letters."""
     events = view_events(decoded, spec, fields).name(f"logic {spec.name}").uid(f"{spec.uid}-logic")
     updates = aggregate(events, spec, options.expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
+    # Each sink runs in a task of its own, fed subtask to subtask (rescale at equal
+    # parallelism): chained, the engine and both writers shared one thread while the
+    # machine's other core idled (measured: that thread 100% busy, the source 83%
+    # back-pressured).
     cassandra = CassandraSinkConfig.for_view(spec, settings)
-    updates.sink_to(cassandra_sink(cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(f"{spec.uid}-cassandra")
+    updates.rescale().sink_to(cassandra_sink(cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(
+        f"{spec.uid}-cassandra"
+    )
     history = t_env.create_statement_set()
-    add_history_sink(t_env, history, updates, catalog, history_table(spec))
+    add_history_sink(t_env, history, updates.rescale(), catalog, history_table(spec))
     set_uid_prefix(t_env, f"{spec.uid}-iceberg")
     history.attach_as_datastream()
     return dead_letters_of(events).union(late_events_of(updates))

@@ -13,6 +13,7 @@ import com.datastax.oss.driver.api.core.type.DataTypes;
 import com.datastax.oss.driver.api.core.type.ListType;
 import com.datastax.oss.driver.api.core.type.SetType;
 import com.datastax.oss.driver.api.core.type.VectorType;
+import com.datastax.oss.driver.api.core.type.codec.TypeCodec;
 import com.datastax.oss.driver.api.core.type.codec.registry.CodecRegistry;
 import java.lang.reflect.Array;
 import java.time.Instant;
@@ -44,6 +45,10 @@ final class RowBinder {
     private final String[] names;
     private final DataType[] types;
     private final List<Function<Object, Object>> converters;
+    // Per column, the codec of the last value class seen: the registry lookup per value was a
+    // tenth of the sink's time, and a column's converted values are almost always one class.
+    private final Class<?>[] codecClasses;
+    private final TypeCodec<Object>[] lastCodecs;
     private final int validFromIndex;
     private final int versionIndex;
     private final long ttlSeconds;
@@ -71,6 +76,10 @@ final class RowBinder {
         }
         names = new String[n];
         types = new DataType[n];
+        codecClasses = new Class<?>[n];
+        @SuppressWarnings("unchecked")
+        TypeCodec<Object>[] codecArray = (TypeCodec<Object>[]) new TypeCodec<?>[n];
+        lastCodecs = codecArray;
         converters = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ColumnDefinition def = vars.get(i);
@@ -107,7 +116,7 @@ final class RowBinder {
             }
             try {
                 Object value = converters.get(i).apply(raw);
-                b.set(i, value, codecs.codecFor(types[i], value));
+                b.set(i, value, codecFor(i, value));
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(
                         "cannot bind " + raw.getClass().getName() + " value " + brief(raw) + " to column " + names[i]
@@ -117,6 +126,14 @@ final class RowBinder {
         b.setLong(names.length, ((Number) version).longValue());
         b.setInt(names.length + 1, StorageTtl.seconds(((Number) validFrom).longValue(), nowMs, ttlSeconds));
         return b.build();
+    }
+
+    private TypeCodec<Object> codecFor(int column, Object value) {
+        if (value.getClass() != codecClasses[column]) {
+            lastCodecs[column] = codecs.codecFor(types[column], value);
+            codecClasses[column] = value.getClass();
+        }
+        return lastCodecs[column];
     }
 
     /** Values end up in exception messages; a 70 kB key should not. */
