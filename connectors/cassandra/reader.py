@@ -5,14 +5,16 @@ any number of times, from one thread; `close()` (or leaving a `with` block) disc
 Readers of several views may share one driver `Session` (`OnlineReader(config, session=s)`):
 then the caller owns the session and `close()` leaves it open. `start()` and `live_row()`
 are the non-blocking halves of `get()`, for callers that batch reads themselves (the
-serving SDK).
+serving SDK); `start_many()` reads several partitions in one request (`key IN ?`), and
+`replica_groups()` splits keys so that each such request stays on one replica.
 """
 
 from __future__ import annotations
 
+import operator
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,11 +31,14 @@ from connectors.cassandra.views import view_table
 
 if TYPE_CHECKING:
     from cassandra.cluster import ResponseFuture, Session
+    from cassandra.pool import Host
 
     from skewless.settings import Settings
     from skewless.spec import ViewSpec
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_ONE_MS = timedelta(milliseconds=1)
 _INTEGER_KEYS = (cqltypes.Int32Type, cqltypes.LongType, cqltypes.IntegerType, cqltypes.ShortType, cqltypes.ByteType)
 
 
@@ -43,9 +48,9 @@ def now_ms() -> int:
 
 def epoch_ms(value: datetime) -> int:
     """cassandra-driver returns `timestamp` as naive UTC datetimes; integer math avoids float rounding."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(milliseconds=1)
+    if value.tzinfo is None:  # no replace(): this runs once per row served
+        return (value - _NAIVE_EPOCH) // _ONE_MS
+    return (value - _EPOCH) // _ONE_MS
 
 
 class OnlineReaderConfig(BaseModel):
@@ -126,6 +131,10 @@ class OnlineReader:
             self._select = self._session.prepare(
                 cql.render_select_by_key(config.keyspace, config.table, config.key_column, config.selected_columns)
             )
+            # The same columns, then the key (rows of an IN read come back in token order).
+            by_key = cql.render_select_by_key(
+                config.keyspace, config.table, config.key_column, (*config.selected_columns, config.key_column))
+            self._select_in = self._session.prepare(by_key.removesuffix(" = ?") + " IN ?")
         except Exception as exc:
             if self._cluster is not None:
                 self._cluster.shutdown()
@@ -133,8 +142,17 @@ class OnlineReader:
                 f"cannot prepare reads of {config.keyspace}.{config.table} at {config.contact_points}: {exc}"
             ) from exc
         self._ttl_ms = config.ttl_ms if config.ttl_ms > 0 else None
-        self._feature_positions = [(f, config.selected_columns.index(f)) for f in config.feature_columns]
-        self._list_features = frozenset(config.list_features)
+        # live_row runs per entity served: the feature cells are taken with one slice when
+        # they are contiguous (the usual layout), else by position.
+        self._feature_names = config.feature_columns
+        positions = [config.selected_columns.index(f) for f in config.feature_columns]
+        contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+        self._feature_cells: Callable[[Any], Sequence[Any]] = (
+            operator.itemgetter(slice(positions[0], positions[-1] + 1)) if contiguous
+            else lambda row: [row[p] for p in positions]
+        )
+        self._datetime_features = _maybe_datetime(self._select, config.feature_columns)
+        self._list_features = tuple(config.list_features)
         self._written_at_position = (
             None if config.written_at_column is None else config.selected_columns.index(config.written_at_column)
         )
@@ -168,8 +186,33 @@ class OnlineReader:
         """Send the read of one entity's partition without waiting; the driver's future answers."""
         return self._session.execute_async(self._select, (entity,))
 
+    def start_many(self, keys: Sequence[Any], host: Host | None = None) -> ResponseFuture:
+        """Send one read of several partitions (`key IN ?`), to `host` if given (see
+        `replica_groups`). Its rows are those of `start()` with the key appended, in token
+        order, only for keys that have a row."""
+        return self._session.execute_async(self._select_in, (list(keys),), host=host)
+
+    def replica_groups(self, keys: Sequence[Any], max_keys: int) -> list[tuple[Host | None, list[Any]]]:
+        """`keys` split by the replica that holds them, at most `max_keys` a group: an IN read
+        of one group is answered by that replica alone, with no fan-out by the coordinator.
+        One node (or no token map yet): groups in order, each sent like any read (host None)."""
+        metadata = self._session.cluster.metadata
+        hosts = metadata.all_hosts()
+        groups: dict[Any, list[Any]] = {}
+        if len(hosts) <= 1 or metadata.token_map is None:
+            groups[None] = list(keys)
+        else:
+            serialize = self._select.column_metadata[0].type.serialize
+            version = self._session.cluster.protocol_version
+            for key in keys:
+                replicas = metadata.get_replicas(self.config.keyspace, serialize(key, version))
+                host = next((h for h in replicas if h.is_up), None)
+                groups.setdefault(host, []).append(key)
+        return [(host, group[i:i + max_keys]) for host, group in groups.items() for i in range(0, len(group), max_keys)]
+
     def live_row(self, row: Any, now: int) -> LiveRow | None:
-        """A row of `start()`'s result (or None: no row) judged live at `now` by the TTL rule."""
+        """A row of `start()`'s or `start_many()`'s result (or None: no row) judged live at
+        `now` by the TTL rule."""
         # A missing valid_from means the sink never wrote this row: treat it as absent.
         if row is None or row[0] is None:
             return None
@@ -177,7 +220,9 @@ class OnlineReader:
         if not is_live(valid_from, now, self._ttl_ms):
             return None
         written = None if self._written_at_position is None else row[self._written_at_position]
-        values = {feature: _aware(row[position]) for feature, position in self._feature_positions}
+        values = dict(zip(self._feature_names, self._feature_cells(row)))
+        for feature in self._datetime_features:
+            values[feature] = _aware(values[feature])
         for feature in self._list_features:
             if values[feature] is None:  # Cassandra cannot tell [] from null; the job never writes null lists
                 values[feature] = []
@@ -208,6 +253,16 @@ class OnlineReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _maybe_datetime(select: Any, features: tuple[str, ...]) -> tuple[str, ...]:
+    """The features whose cells may be datetimes: the prepared statement's timestamp columns,
+    or every feature when its metadata is not at hand."""
+    try:
+        kinds = {name: kind for _ks, _table, name, kind in select.result_metadata}
+        return tuple(f for f in features if issubclass(kinds[f], cqltypes.DateType))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return features
 
 
 def _aware(value: Any) -> Any:

@@ -89,8 +89,8 @@ class _Tally:
         self._shown = 0
         self._next_tick = time.monotonic() + 1.0
 
-    def answer(self, scheduled: float, ok: bool) -> None:
-        self.latencies.append((time.perf_counter() - scheduled) * 1000)
+    def answer(self, scheduled: float, ok: bool, answered: float | None = None) -> None:
+        self.latencies.append(((answered or time.perf_counter()) - scheduled) * 1000)
         self.ok += ok
 
     def due(self, sent: int) -> LoadResult | None:
@@ -177,8 +177,9 @@ def open_loop_threads(
                 ok = call()
             except Exception:
                 ok = False
+            answered = time.perf_counter()  # not after waiting for the lock
             with lock:
-                tally.answer(scheduled, ok)
+                tally.answer(scheduled, ok, answered)
                 scheduled_so_far = min(total, int((time.perf_counter() - start) * rate) + 1)
                 snapshot = tally.due(scheduled_so_far) if first == 0 else None
             if snapshot is not None:

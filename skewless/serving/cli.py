@@ -96,7 +96,7 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
             request_timeout_s=read_timeout_ms / 1000, log=serving_log, on_read=metrics.observe_read,
         )
 
-    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log)
+    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log, freeze_gc=True)
     run_server(app, host, port, graceful_timeout_s=graceful_timeout_s)
 
 

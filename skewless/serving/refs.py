@@ -60,8 +60,12 @@ class Resolver:
         self._max_entries = max_entries
 
     def __call__(self, refs: Sequence[object]) -> tuple[Resolved, tuple[tuple[str, str, str], ...]]:
-        key = tuple(refs) if isinstance(refs, list) and all(isinstance(r, str) for r in refs) else None
-        hit = self._memo.get(key) if key is not None else None
+        # Only lists of refs that resolved are memoised, so a hit needs no per-ref type check.
+        key = tuple(refs) if isinstance(refs, (list, tuple)) else None
+        try:
+            hit = self._memo.get(key) if key is not None else None
+        except TypeError:  # an unhashable ref (a dict, a list): resolve() says what is wrong
+            key = hit = None
         if hit is not None:
             return hit
         resolved = resolve(refs, self.views)  # raises on bad refs: never memoised

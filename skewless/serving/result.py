@@ -36,14 +36,52 @@ class ViewRead:
     row: LiveRow | None
 
 
-@dataclass(frozen=True)
+Column = tuple[str, str, str]  # (ref text, view, feature)
+
+
 class EntityResult:
-    entity: Any  # as the caller gave it
-    features: dict[str, FeatureValue]  # "view:feature" -> value
-    reads: dict[str, ViewRead]  # view -> the read behind its features
+    """One entity's answer. `features` (name -> FeatureValue) is built on first use:
+    `values()` and the JSON shape read the rows directly, with no object per feature."""
+
+    __slots__ = ("entity", "reads", "_columns", "_features")
+
+    def __init__(self, entity: Any, reads: dict[str, ViewRead], columns: tuple[Column, ...]) -> None:
+        self.entity = entity  # as the caller gave it
+        self.reads = reads  # view -> the read behind its features
+        self._columns = columns
+        self._features: dict[str, FeatureValue] | None = None
+
+    @property
+    def features(self) -> dict[str, FeatureValue]:
+        """"view:feature" -> value and valid_from."""
+        if self._features is None:
+            features: dict[str, FeatureValue] = {}
+            for name, view, feature in self._columns:
+                row = self.reads[view].row
+                features[name] = ABSENT if row is None else FeatureValue(row.values[feature], row.valid_from)
+            self._features = features
+        return self._features
 
     def values(self) -> dict[str, Any]:
-        return {ref: fv.value for ref, fv in self.features.items()}
+        """"view:feature" -> value (None when absent)."""
+        out: dict[str, Any] = {}
+        for name, view, feature in self._columns:
+            row = self.reads[view].row
+            out[name] = None if row is None else row.values[feature]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, view, feature in self._columns:
+            row = self.reads[view].row
+            out[name] = _ABSENT_DICT if row is None else {"value": row.values[feature], "valid_from": row.valid_from}
+        return {"entity": self.entity, "features": out}
+
+    def __repr__(self) -> str:
+        return f"EntityResult(entity={self.entity!r}, features={self.features!r})"
+
+
+_ABSENT_DICT = ABSENT.to_dict()  # shared: only ever serialised
 
 
 @dataclass(frozen=True)
@@ -68,14 +106,7 @@ class OnlineResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `POST /features`."""
-        return {
-            "served_at": self.served_at,
-            "features": list(self.names),
-            "results": [
-                {"entity": r.entity, "features": {ref: fv.to_dict() for ref, fv in r.features.items()}}
-                for r in self.results
-            ],
-        }
+        return {"served_at": self.served_at, "features": list(self.names), "results": [r.to_dict() for r in self.results]}
 
 
 def build_response(
@@ -83,14 +114,8 @@ def build_response(
     refs: tuple[FeatureRef, ...],
     entities: list[Any],
     reads: list[dict[str, ViewRead]],
-    columns: tuple[tuple[str, str, str], ...] | None = None,
+    columns: tuple[Column, ...] | None = None,
 ) -> OnlineResponse:
-    names = columns if columns is not None else [(str(ref), ref.view, ref.feature) for ref in refs]
-    results = []
-    for entity, by_view in zip(entities, reads, strict=True):
-        features: dict[str, FeatureValue] = {}
-        for name, view, feature in names:
-            row = by_view[view].row
-            features[name] = ABSENT if row is None else FeatureValue(row.values[feature], row.valid_from)
-        results.append(EntityResult(entity, features, by_view))
+    names = columns if columns is not None else tuple((str(ref), ref.view, ref.feature) for ref in refs)
+    results = [EntityResult(entity, by_view, names) for entity, by_view in zip(entities, reads, strict=True)]
     return OnlineResponse(served_at, refs, results, tuple(name for name, _, _ in names))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.cassandra.reader import now_ms
 from skewless.serving import defaults
-from skewless.serving.client import OnlineClient, ReadHook
+from skewless.serving.client import DEFAULT_IN_BATCH, OnlineClient, ReadHook
 from skewless.serving.plan import ReadPlan, plan_request
 from skewless.serving.refs import Resolver
 from skewless.serving.result import OnlineResponse, ViewRead, build_response
@@ -41,6 +41,7 @@ class FeatureStore:
         consistency: str = "LOCAL_QUORUM",
         request_timeout_s: float = defaults.READ_TIMEOUT_MS / 1000,
         max_in_flight: int = 256,
+        in_batch: int = DEFAULT_IN_BATCH,
         max_entities: int = DEFAULT_MAX_ENTITIES,
         clock: Callable[[], int] = now_ms,
         log: ServingLog | None = None,
@@ -59,6 +60,7 @@ class FeatureStore:
             consistency=consistency,
             request_timeout_s=request_timeout_s,
             max_in_flight=max_in_flight,
+            in_batch=in_batch,
             on_read=on_read,
         )
 
@@ -97,9 +99,10 @@ class FeatureStore:
         # After every read answered: each row served was written before this instant,
         # and the TTL is judged at it (the instant verify replays).
         served_at = self._clock()
+        live = {view: self.client.reader(view).live_row for view in plan.keys[0]}
         found: dict[tuple[str, str], ViewRead] = {}
         for (view, key), row in zip(plan.reads, rows, strict=True):
-            found[(view, key)] = ViewRead(key, self.client.reader(view).live_row(row, served_at))
+            found[(view, key)] = ViewRead(key, live[view](row, served_at))
         reads = [{view: found[(view, key)] for view, key in by_view.items()} for by_view in plan.keys]
         response = build_response(served_at, plan.refs, plan.entities, reads, plan.columns)
         if self._log is not None:

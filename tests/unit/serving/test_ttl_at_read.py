@@ -12,8 +12,11 @@ VALID_FROM_MS = int(VALID_FROM.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 class FakeSession:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
     def prepare(self, text: str) -> object:
-        self.statement = text
+        self.statements.append(text)
         return object()
 
 
@@ -29,8 +32,10 @@ ROW = (VALID_FROM, VALID_FROM + timedelta(milliseconds=40), 1.5, [1.0, 2.0])
 
 
 def test_the_statement_reads_written_at_after_valid_from():
-    r = reader()
-    assert r._session.statement.startswith('SELECT "valid_from", "written_at", "a", "b" FROM "ks"."t"')
+    by_key, by_keys = reader()._session.statements
+    assert by_key == 'SELECT "valid_from", "written_at", "a", "b" FROM "ks"."t" WHERE "id" = ?'
+    # The IN read: the same columns, then the key, to match rows that come back in token order.
+    assert by_keys == 'SELECT "valid_from", "written_at", "a", "b", "id" FROM "ks"."t" WHERE "id" IN ?'
 
 
 def test_a_value_exactly_ttl_old_is_served():
