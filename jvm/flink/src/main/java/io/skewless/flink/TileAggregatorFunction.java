@@ -56,6 +56,8 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     private transient Counter lateEvents;
     private transient OutputTag<Row> lateTag;
     private transient boolean arityChecked;
+    private transient boolean identityChecked;
+    private transient boolean stateHoldsObjects;
 
     private TileAggregatorFunction(String viewLabel, String[] ops, int[] inputIndex, long[] hopMs, int[] tiles,
             String[] params, long allowedLatenessMs, long expiryHorizonMs) {
@@ -160,7 +162,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         EntityState stored = state.value();
         EntityState entity = stored == null ? engine.newState() : stored;
         List<Update> updates = engine.onEvent(entity, eventTime, inputs(value), watermark);
-        emit(entity, updates, ctx, out);
+        emit(entity, updates, stored == null, ctx, out);
     }
 
     @Override
@@ -170,7 +172,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
             return;
         }
         List<Update> updates = engine.onTimer(entity, timestamp, ctx.timerService().currentWatermark());
-        emit(entity, updates, ctx, out);
+        emit(entity, updates, false, ctx, out);
     }
 
     private double[] inputs(Row value) {
@@ -205,13 +207,23 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         arityChecked = true;
     }
 
-    private void emit(EntityState entity, List<Update> updates, Context ctx, Collector<Row> out) throws Exception {
+    private void emit(EntityState entity, List<Update> updates, boolean created, Context ctx, Collector<Row> out)
+            throws Exception {
         long wake = engine.nextTimer(entity);
         if (wake != TileEngine.NONE && wake != entity.timer()) {
             ctx.timerService().registerEventTimeTimer(wake);
             entity.setTimer(wake);
         }
-        state.update(entity);
+        if (created || !stateHoldsObjects) {
+            state.update(entity);
+            if (created && !identityChecked) {
+                // A backend that hands back the stored instance (heap) sees every change made to
+                // it; its copy-on-write snapshots copy before handing out. Others (RocksDB)
+                // deserialize a copy, so every change must be written back.
+                stateHoldsObjects = state.value() == entity;
+                identityChecked = true;
+            }
+        }
         String key = ctx.getCurrentKey();
         long now = System.currentTimeMillis();
         int features = engine.featureCount();
