@@ -3,7 +3,8 @@
 One view's history (default 100k entities x 100 updates = 10M rows, three double
 features) is written through the project's own catalog and history-table code
 (`ensure_history_table`: day(valid_from) partitions, sorted by (user_id, valid_from)
-within each, one commit per day as a checkpointing writer would) into a bench-only
+within each, one commit per day as a checkpointing writer would: the layout
+`skewless history compact` leaves Flink's files in) into a bench-only
 SQLite catalog and warehouse under `bench/out/training/<parameters>/`, beside 1M labels.
 Both are cached by their parameters, so a rerun only measures.
 

@@ -115,6 +115,7 @@ def demo(events: int, users: int) -> None:
 
 
 def _register_subgroups() -> None:
+    from skewless.history.cli import history
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
@@ -123,6 +124,7 @@ def _register_subgroups() -> None:
 
     main.add_command(stack)
     main.add_command(online)
+    main.add_command(history)
     main.add_command(training_set, name="training-set")
     for command in registry_commands:
         main.add_command(command)

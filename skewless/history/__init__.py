@@ -1,0 +1,1 @@
+"""`skewless history ...`: maintenance of the views' Iceberg history tables."""

@@ -1,0 +1,91 @@
+"""`skewless history compact VIEW`: sort-compact a view's settled history partitions.
+
+The view is resolved like `skewless run` does (the registry, else the feature repo's
+features.VIEWS), for its default settling time; the catalog is the pipeline's
+(SKEWLESS_HOME, SKEWLESS_ICEBERG_NAMESPACE).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import click
+
+from skewless.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.iceberg.compaction import PartitionOutcome
+    from skewless.spec import ViewSpec
+
+MIN_SETTLE = timedelta(days=1)
+
+
+def default_older_than(spec: ViewSpec) -> timedelta:
+    """How long after its day ends a partition may still receive rows: a correction of an
+    update at the day's last instant comes up to out_of_orderness + allowed_lateness
+    later (event time, which tracks the clock in a live stream); at least a day."""
+    return max(MIN_SETTLE, timedelta(milliseconds=spec.allowed_lateness_ms + spec.out_of_orderness_ms))
+
+
+def parse_duration(text: str) -> timedelta:
+    """'2d', '36h', '90m', ... as --ttl takes them, 'none' excepted."""
+    from skewless.training.cli import parse_ttl
+    from skewless.training.errors import TrainingSetError
+
+    try:
+        value = parse_ttl(text)
+    except TrainingSetError:
+        value = None
+    if value is None:
+        raise ConfigError(f"--older-than {text!r}: write a positive duration like 2d, 36h, 90m")
+    return value
+
+
+def _view_spec(ref: str) -> ViewSpec:
+    from features import VIEWS
+    from skewless.registry.store import default_url
+    from skewless.runner import select_views
+    from skewless.settings import load_settings
+
+    settings = load_settings()
+    registry = settings.registry_url.get_secret_value() or default_url(settings.home)
+    return select_views(registry, [ref], None, VIEWS).specs[0]
+
+
+def _say(outcome: PartitionOutcome) -> None:
+    line = f"{outcome.partition}: {outcome.status}, {outcome.rows} rows in {outcome.files_before} files"
+    if outcome.status == "compacted":
+        line += f" -> {outcome.files_after} sorted file(s), {outcome.row_groups_after} row groups"
+        if outcome.attempts > 1:
+            line += f" ({outcome.attempts - 1} concurrent commits retried against)"
+    click.echo(line)
+
+
+@click.group()
+def history() -> None:
+    """Maintain the views' Iceberg history tables."""
+
+
+@history.command()
+@click.argument("view")
+@click.option("--older-than", "older_than", default=None, metavar="DURATION",
+              help="Compact day partitions whose whole day ended at least this long ago (2d, 36h...); "
+                   "default: the larger of 1 day and the view's allowed lateness plus out-of-orderness.")
+@click.option("--dry-run", is_flag=True, help="List the partitions that would be compacted; change nothing.")
+def compact(view: str, older_than: str | None, dry_run: bool) -> None:
+    """Rewrite a view's settled day partitions sorted by (key, valid_from), in 16k-row groups,
+    so that training-set reads prune them; each partition is replaced in one snapshot."""
+    from connectors.iceberg.catalog import CatalogConfig
+    from connectors.iceberg.compaction import compact_history
+    from skewless.settings import load_settings
+
+    spec = _view_spec(view)
+    settle = parse_duration(older_than) if older_than is not None else default_older_than(spec)
+    settings = load_settings()
+    cfg = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    click.echo(f"{'dry run: ' if dry_run else ''}compacting {spec.name}'s history, days ended more than {settle} ago")
+    report = compact_history(cfg, spec.name, settle, dry_run=dry_run, on_partition=_say)
+    done = len(report.compacted)
+    verb = "would compact" if dry_run else "compacted"
+    click.echo(f"{report.table}: {verb} {done} of {len(report.partitions)} partitions ending by {report.cutoff}")
