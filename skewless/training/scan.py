@@ -15,8 +15,8 @@ takes 2.7-3.0 CPU s, of which Parquet decoding ~0.9 and key coding ~0.45.
 
 A file pyarrow cannot read as is (delete files to apply, or columns whose Parquet field
 ids differ from the table's, as after a rename) goes through pyiceberg's ArrowScan, which
-handles both. Files not sorted by key (Flink's, before a sort-compaction) are correct but
-prune nothing: every chunk then reads every row group overlapping its time range.
+handles both. Files not sorted by key (Flink's, until `skewless history compact` rewrites their day) are
+correct but prune nothing: every chunk then reads every row group overlapping its time range.
 """
 
 from __future__ import annotations
