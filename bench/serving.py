@@ -40,9 +40,8 @@ Harness choices, and why (changed after the first recorded runs):
   left out of later collections (a full collection of it took ~40 ms here), as `skewless
   serve` does once ready. A scoring service built on the SDK would do the same.
 - The SDK calls take every value of the response, not one feature of twenty.
-- The measuring process runs with `sys.setswitchinterval(0.5 ms)` (`--gil-switch-ms`), as
-  `skewless serve` does: see `skewless.serving.defaults.GIL_SWITCH_INTERVAL_S`. The floor,
-  measured in the same process, runs with it too.
+- Tried and left out: `sys.setswitchinterval(0.5 ms)` in the measuring process. Without the
+  stream it raised CPU per request and p99 (SDK 1.73 -> 2.14 ms, floor 1.44 -> 1.65 ms).
 """
 
 from __future__ import annotations
@@ -65,8 +64,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from skewless.serving.defaults import GIL_SWITCH_INTERVAL_S
 
 REPO = Path(__file__).resolve().parents[1]
 LOGS = REPO / "bench" / "out" / "logs"
@@ -206,6 +203,32 @@ class Children:
         self.procs.clear()
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (11), stime (12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -228,7 +251,9 @@ def produce_forever(topic: str, bootstrap: str, rate: float, users: int) -> None
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     codec = transaction_codec()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    # linger 50 ms: a few produce requests a second rather than one per 10 ms tick; the
+    # producer stands in for remote services, and its own CPU is not the job's.
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=50)
     rng = random.Random(11)
     sent = 0
     started = time.monotonic()
@@ -242,7 +267,7 @@ def produce_forever(topic: str, bootstrap: str, rate: float, users: int) -> None
                       "event_time": now}
             producer.send(topic, key=record["user_id"].encode(), value=codec.encode(record), timestamp_ms=now)
             sent += 1
-        stop.wait(0.01)
+        stop.wait(0.05)
     producer.flush(10)
     producer.close(10)
 
@@ -462,14 +487,18 @@ class _PhaseLine:
                        f"max {summary['max_ms']:.1f} ms, {summary['errors']} errors; {self.reporter.stream()}")
 
 
-def measure(label: str, run: Callable[..., Any], warmup_s: float, seconds: float, reporter: Reporter) -> tuple[Any, float]:
-    """Warm up (discarded), then measure; returns the result and the 1-min load average after it."""
+def measure(label: str, run: Callable[..., Any], warmup_s: float, seconds: float,
+            reporter: Reporter) -> tuple[Any, float, float]:
+    """Warm up (discarded), then measure; returns the result, the 1-min load average after it
+    and this process's CPU ms per request (load generator and client together)."""
     if warmup_s > 0:
         run(warmup_s, reporter.progress(f"{label} warm-up"))
     progress = reporter.progress(label)
+    cpu = time.process_time()
     result = run(seconds, progress)
+    cpu = time.process_time() - cpu
     progress.done(result.summary())
-    return result, round(os.getloadavg()[0], 2)
+    return result, round(os.getloadavg()[0], 2), round(cpu * 1000 / max(1, result.sent), 3)
 
 
 def _interrupt(*_: object) -> None:
@@ -502,8 +531,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-users", type=int, default=2_000)
     parser.add_argument("--seeded", type=int, default=10_000, help="bench20 entities seeded (drawn at random)")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
-    parser.add_argument("--gil-switch-ms", type=positive_seconds, default=GIL_SWITCH_INTERVAL_S * 1000,
-                        help="sys.setswitchinterval of this process, in ms (as `skewless serve` sets it)")
     parser.add_argument("--no-stream", action="store_true", help="(development) no producer and job")
     parser.add_argument("--no-record", action="store_true", help="(development) do not write bench/results.json")
     parser.add_argument("--job-timeout", type=float, default=300.0, help="seconds for the job to start and catch up")
@@ -578,8 +605,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # sight: later full collections scan only what the measured calls allocate.
             gc.collect()
             gc.freeze()
-            sys.setswitchinterval(args.gil_switch_ms / 1000)
             stream_start = time.monotonic()
+            cpu_at_start = {name: group_cpu_seconds(proc.pid) for name, proc in children.procs.items()}
+            machine_at_start = machine_cpu_seconds()
             written_since_ms = time.time_ns() // 1_000_000
             runners: dict[str, Callable[[float, Any], Any]] = {
                 "driver_floor": lambda s, p: _threads(reads.floor, args.rate, s, p),
@@ -591,15 +619,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for phase in args.phases:
                 if phase == "sdk_batch100":
                     rate = args.batch_rate or _batch_rate(reads, args.rate, reporter)
-                    result, load = measure(f"sdk_batch100 @ {rate:g}/s",
+                    result, load, cpu_ms = measure(f"sdk_batch100 @ {rate:g}/s",
                                            lambda s, p: _threads(reads.sdk_batch, rate, s, p, workers=8),
                                            args.warmup, args.seconds, reporter)
                     figures["sdk_batch100_rate"] = rate
                 else:
-                    result, load = measure(f"{phase} @ {args.rate:g}/s", runners[phase], args.warmup, args.seconds, reporter)
+                    result, load, cpu_ms = measure(f"{phase} @ {args.rate:g}/s", runners[phase], args.warmup,
+                                                   args.seconds, reporter)
                 figures |= phase_figures(phase, result.summary(), args.seconds)
                 figures[f"{phase}_loadavg_1m"] = load
+                figures[f"{phase}_bench_cpu_ms_per_request"] = cpu_ms
             stream_end = time.monotonic()
+            for name, proc in children.procs.items():  # cores each child used while reads were measured
+                used = group_cpu_seconds(proc.pid) - cpu_at_start.get(name, 0.0)
+                figures[f"serving_{name}_cpu_cores"] = round(used / (stream_end - stream_start), 3)
+            busy, total = (end - start for end, start in zip(machine_cpu_seconds(), machine_at_start))
+            figures["serving_machine_busy_fraction"] = round(busy / total, 3)  # of all cores, while measuring
             if monitor is not None:
                 time.sleep(min(12.0, 2 * monitor.every_s + 10))  # one more checkpoint commit inside the window
                 figures |= _stream_figures(monitor, stream_start, time.monotonic(), reads, written_since_ms, topic)
@@ -615,7 +650,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "serving_entities_per_request": 1, "serving_features_per_entity": 20, "sdk_batch100_entities": BATCH,
         "serving_loadavg_1m_at_start": load_at_start, "serving_loadavg_1m_at_end": round(os.getloadavg()[0], 2),
         "serving_loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "serving_cores": os.cpu_count(),
-        "serving_with_stream": not args.no_stream, "serving_gil_switch_interval_ms": args.gil_switch_ms,
+        "serving_with_stream": not args.no_stream,
         "serving_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if "sdk_p99_ms" in figures and "driver_floor_p99_ms" in figures:

@@ -246,12 +246,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def run_server(app: FeatureServer, host: str, port: int, *, graceful_timeout_s: float = 10.0) -> None:
     """Serve until SIGTERM/SIGINT, then drain in-flight requests (up to graceful_timeout_s),
     on uvloop with the lean HTTP/1.1 server of `skewless.serving.wire`."""
-    import sys
-
     import uvloop
 
-    from skewless.serving.defaults import GIL_SWITCH_INTERVAL_S
     from skewless.serving.wire import serve
 
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # the driver's IO thread gets the GIL sooner (see defaults)
     uvloop.run(serve(app, host, port, graceful_timeout_s=graceful_timeout_s))
