@@ -41,6 +41,7 @@ import random
 import re
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -71,6 +72,15 @@ class E2EError(RuntimeError):
 
 
 # ---------------------------------------------------------------- pure parts (unit tested)
+
+
+def _git_commit() -> str:
+    """The commit the measured code came from, "+changes" when the working tree differs."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=OUT.parents[1], capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def topic_name(workload: Workload) -> str:
@@ -1077,7 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workload = Workload(events=args.events, users=args.users, days=args.days)
     settings = bench_settings()
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"e2e_git_commit": _git_commit()}
     try:
         if not args.skip_max_rate:
             figures.update(measure_max_rate(workload, settings))
