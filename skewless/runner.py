@@ -58,6 +58,11 @@ def run_job(
     """Run jobs/pipeline.py for the views of one topic; returns the wall time. Raises if the job fails."""
     specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
     env = {**os.environ, **flink_home.prepare()}
+    # A process that ran a Python function of a local Flink job (a notebook, a test run)
+    # carries PyFlink's markers of a UDF worker, which forbid launching a gateway; the job
+    # process must launch its own.
+    for marker in ("PYFLINK_GATEWAY_DISABLED", "_PYFLINK_CONN_INFO_PATH"):
+        env.pop(marker, None)
     for name, value in settings.model_dump().items():
         secret = getattr(value, "get_secret_value", None)
         env[f"SKEWLESS_{name.upper()}"] = str(secret() if secret else value)
