@@ -436,10 +436,6 @@ def python_stage(schemas: list[dict[str, Any]], time_field: str) -> tuple[Python
     return PythonStage(EventCodec(schemas, key_field=time_field, time_field=time_field), fields), fields
 
 
-def python_outcome(stage: PythonStage, raw: bytes | None, topic: str, partition: int, offset: int) -> tuple[str, Row]:
-    return stage.outcome(raw, topic, partition, offset)
-
-
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -568,7 +564,7 @@ def test_java_decode_equals_python_decode(jar: str) -> None:
         expected.append(("decoder", ("ok", Row()), fields))
         for offset, raw in enumerate(records):
             lines.append(record_command(raw, name, offset % 3, offset))
-            expected.append((f"{name} #{offset} {raw!r}", python_outcome(stage, raw, name, offset % 3, offset), fields))
+            expected.append((f"{name} #{offset} {raw!r}", stage.outcome(raw, name, offset % 3, offset), fields))
     answers = run_harness(jar, lines)
     assert len(answers) == len(expected)
     mismatches = []
@@ -647,7 +643,7 @@ def test_java_decode_in_a_pyflink_job(jar: str) -> None:
         ["value", "topic", "partition", "offset"],
         [Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.STRING(), Types.INT(), Types.LONG()],
     )
-    expected = [python_outcome(stage, raw, "events", 1, offset) for offset, raw in enumerate(records)]
+    expected = [stage.outcome(raw, "events", 1, offset) for offset, raw in enumerate(records)]
     want_rows = [row_cells(r, fields) for kind, r in expected if kind == "row"]
     want_dead = sorted(letter_key(r) for kind, r in expected if kind == "dead")
     assert want_rows and want_dead

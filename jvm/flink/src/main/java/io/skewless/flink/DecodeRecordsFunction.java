@@ -15,7 +15,7 @@ import org.apache.flink.util.OutputTag;
 /**
  * The decode stage of a topic in the JVM, with the contract of udfs.decode.DecodeRecords: raw Kafka
  * rows in, the generic typed rows of the writer schemas' fields out, bad records to
- * {@link #deadLettersTag()} as dead letters (stage "decode"), counted by {@value #DEAD_LETTERS_METRIC}.
+ * {@link DeadLetters#tag()} as dead letters (stage "decode"), counted by {@value #DEAD_LETTERS_METRIC}.
  *
  * <p>Input: (value BYTES, topic STRING, partition INT, offset LONG, anything after is ignored), as
  * the Kafka table source of jobs/pipeline.py read_topic yields. Output ({@link #outputType()}): one
@@ -25,8 +25,6 @@ import org.apache.flink.util.OutputTag;
 public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
-    /** The side output id of udfs.decode.DEAD_LETTERS; Flink matches side outputs by id. */
-    public static final String DEAD_LETTERS = DeadLetters.TAG_ID;
     public static final String DEAD_LETTERS_METRIC = "dead_letters_decode";
     public static final String STAGE = "decode";
     /** udfs.decode.TRAILER: the columns after the fields. */
@@ -61,11 +59,6 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
             String timeField) {
         new EventDecoder(schemaTexts, fieldNames, fieldTypes, timeField); // validates; rebuilt in open()
         return new DecodeRecordsFunction(schemaTexts, fieldNames, fieldTypes, timeField);
-    }
-
-    /** The dead letters of this stage, the same id ("dead-letters") as udfs.decode.DEAD_LETTERS. */
-    public static OutputTag<Row> deadLettersTag() {
-        return DeadLetters.tag();
     }
 
     /** udfs.decode.record_type of the fields. */
@@ -103,7 +96,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     public void open(OpenContext openContext) {
         decoder = newDecoder();
         deadLetters = getRuntimeContext().getMetricGroup().counter(DEAD_LETTERS_METRIC);
-        deadTag = deadLettersTag();
+        deadTag = DeadLetters.tag();
     }
 
     EventDecoder newDecoder() {

@@ -1,7 +1,6 @@
 package io.skewless.flink;
 
 import java.nio.charset.StandardCharsets;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.types.Row;
 
 /**
@@ -10,15 +9,9 @@ import org.apache.flink.types.Row;
  * headers of udfs.dead_letters.dead_letter plus the view's name@version (udfs.decode.VIEW_HEADER).
  */
 public final class LateEventLetter {
-    public static final String VIEW_HEADER = DeadLetters.VIEW;
     public static final String STAGE = "aggregate";
 
     private LateEventLetter() {}
-
-    /** udfs.dead_letters.DEAD_LETTER_TYPE. */
-    public static TypeInformation<Row> type() {
-        return DeadLetters.type();
-    }
 
     public static Row of(String viewLabel, String key, long eventTime, long watermark, long allowedLatenessMs,
             Object topic, Object partition, Object offset) {

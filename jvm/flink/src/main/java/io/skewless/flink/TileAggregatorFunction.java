@@ -127,11 +127,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
 
     /** The side output of late events, the same id ("late-events") as udfs.aggregator.LATE_EVENTS. */
     public static OutputTag<Row> lateEventsTag() {
-        return lateEventsTag(LateEventLetter.type());
-    }
-
-    public static OutputTag<Row> lateEventsTag(TypeInformation<Row> deadLetterType) {
-        return new OutputTag<>(LATE_EVENTS, deadLetterType);
+        return new OutputTag<>(LATE_EVENTS, DeadLetters.type());
     }
 
     /** events keyed by entity key, through this operator: one call from Python instead of key_by + process. */
