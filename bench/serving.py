@@ -9,7 +9,8 @@ One run:
    (keyspace skewless_bench), and `skewless serve` for bench20;
 3. once the job has committed its first checkpoint, measures each read path at a fixed
    open-loop rate (latency from the scheduled instant: no coordinated omission), a warm-up
-   then `--seconds` each:
+   then `--seconds` each, in `--rounds` interleaved slices (floor, sdk, ..., floor, sdk,
+   ...) so that the machine's drift falls on every path alike:
    - `driver_floor`: a bare cassandra-driver prepared SELECT of the same partition and
      columns, `Session.execute` (blocking), driven exactly like `sdk`: the floor the SDK is
      held to;
@@ -24,6 +25,12 @@ One run:
      the machine keeps up, else at the highest rate of `BATCH_RATES` that it does;
 4. stops the children (their whole process groups; also on Ctrl-C or failure), deletes the
    topic and merges the figures into bench/results.json (`bench.results.update`).
+
+The stream side (producer, Kafka broker, pipeline job) is held to `--stream-cpus` (default:
+the last CPU) while the serving side (Cassandra, the SDK, `skewless serve`) may use every
+CPU: on a shared machine an operator keeps a throughput job off the cores of a
+latency-bound service, as separate machines would in production. The job keeps up with
+its stream on one core. `--stream-cpus none` measures with every process on every CPU.
 
 `--seconds` (env BENCH_SERVING_SECONDS) shortens a run for development.
 
@@ -56,6 +63,7 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -107,6 +115,30 @@ def rate_between(samples: Sequence[tuple[float, int]], start: float, end: float)
     if len(steps) < 2 or steps[-1][0] <= steps[0][0]:
         return None
     return (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0])
+
+
+def parse_cpus(raw: str, available: frozenset[int]) -> frozenset[int]:
+    """argparse-side parser of --stream-cpus: "none" (no pinning: empty set), "last" (the
+    highest CPU of `available`, none if only one), or a list like "1", "2-3" or "0,2"
+    of CPUs within `available`."""
+    text = raw.strip().lower()
+    if text == "none":
+        return frozenset()
+    if text == "last":
+        return frozenset({max(available)}) if len(available) > 1 else frozenset()
+    cpus: set[int] = set()
+    try:
+        for part in text.split(","):
+            low, dash, high = part.partition("-")
+            first, last = int(low), int(high) if dash else int(low)
+            if last < first:
+                raise ValueError(part)
+            cpus.update(range(first, last + 1))
+    except ValueError:
+        raise ValueError(f"{raw!r}: expected none, last, or CPUs like 1, 2-3 or 0,2") from None
+    if not cpus or not cpus <= available:
+        raise ValueError(f"{raw!r}: CPUs must be among those this process may use, {sorted(available)}")
+    return frozenset(cpus)
 
 
 def keeps_up(latencies_ms: Sequence[float], limit_ms: float) -> bool:
@@ -236,6 +268,45 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+STREAM_CPUS_ENV = "BENCH_STREAM_CPUS"  # how the stream's children learn their CPUs
+
+
+def pin_from_env() -> None:
+    """In a stream child, before it starts threads or processes (they inherit it): keep to the
+    CPUs the bench named."""
+    cpus = os.environ.get(STREAM_CPUS_ENV, "")
+    if cpus:
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+
+
+def pin_threads(pid: int, cpus: frozenset[int]) -> dict[int, set[int]]:
+    """Hold every thread of a running process to `cpus` (threads it starts later inherit it);
+    returns each thread's previous CPUs, for `unpin_threads`."""
+    previous: dict[int, set[int]] = {}
+    for entry in os.listdir(f"/proc/{pid}/task"):
+        tid = int(entry)
+        try:
+            previous[tid] = os.sched_getaffinity(tid)
+            os.sched_setaffinity(tid, cpus)
+        except (ProcessLookupError, PermissionError):
+            pass  # the thread ended meanwhile
+    return previous
+
+
+def unpin_threads(pid: int, previous: dict[int, set[int]]) -> None:
+    """Give the threads of `pid` back their CPUs; threads it started meanwhile get all of them."""
+    try:
+        entries = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return
+    every = os.sched_getaffinity(0) | {c for cpus in previous.values() for c in cpus}
+    for entry in entries:
+        try:
+            os.sched_setaffinity(int(entry), previous.get(int(entry), every))
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 # -- the stream: producer child, pipeline child, offsets monitor ------------------------
 
 
@@ -248,6 +319,7 @@ def produce_forever(topic: str, bootstrap: str, rate: float, users: int) -> None
 
     stop = threading.Event()
     _die_with_parent()
+    pin_from_env()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     codec = transaction_codec()
@@ -280,6 +352,7 @@ def run_pipeline(topic: str, group_id: str) -> None:
     from skewless.settings import load_settings
 
     _die_with_parent()
+    pin_from_env()
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=topic)
     run_job(spec, load_settings(), bounded=False, until=None, group_id=group_id)
 
@@ -487,18 +560,42 @@ class _PhaseLine:
                        f"max {summary['max_ms']:.1f} ms, {summary['errors']} errors; {self.reporter.stream()}")
 
 
-def measure(label: str, run: Callable[..., Any], warmup_s: float, seconds: float,
-            reporter: Reporter) -> tuple[Any, float, float]:
-    """Warm up (discarded), then measure; returns the result, the 1-min load average after it
-    and this process's CPU ms per request (load generator and client together)."""
-    if warmup_s > 0:
-        run(warmup_s, reporter.progress(f"{label} warm-up"))
-    progress = reporter.progress(label)
-    cpu = time.process_time()
-    result = run(seconds, progress)
-    cpu = time.process_time() - cpu
-    progress.done(result.summary())
-    return result, round(os.getloadavg()[0], 2), round(cpu * 1000 / max(1, result.sent), 3)
+def measure_rounds(runs: dict[str, Callable[..., Any]], rounds: int, warmup_s: float, seconds: float,
+                   reporter: Reporter) -> dict[str, tuple[Any, float, float]]:
+    """Each run warmed up once (discarded), then measured for `seconds` in `rounds` interleaved
+    slices (a, b, c, a, b, c, ...): a drift of the machine (a compaction, the job's checkpoint
+    rhythm) then falls on every path alike rather than on whichever ran first. Per run: the
+    merged result, the mean 1-min load average after its slices and this process's CPU ms
+    per request (load generator and client together)."""
+    for label, run in runs.items():
+        if warmup_s > 0:
+            run(warmup_s, reporter.progress(f"{label} warm-up"))
+    parts: dict[str, list[Any]] = {label: [] for label in runs}
+    cpu = dict.fromkeys(runs, 0.0)
+    loads: dict[str, list[float]] = {label: [] for label in runs}
+    for round_ in range(1, rounds + 1):
+        for label, run in runs.items():
+            progress = reporter.progress(label if rounds == 1 else f"{label}, round {round_}/{rounds}")
+            started = time.process_time()
+            result = run(seconds / rounds, progress)
+            cpu[label] += time.process_time() - started
+            progress.done(result.summary())
+            parts[label].append(result)
+            loads[label].append(os.getloadavg()[0])
+    measured = {}
+    for label in runs:
+        result = merge_results(parts[label])
+        measured[label] = (result, round(statistics.fmean(loads[label]), 2),
+                           round(cpu[label] * 1000 / max(1, result.sent), 3))
+    return measured
+
+
+def merge_results(parts: Sequence[Any]) -> Any:
+    """One LoadResult of consecutive runs of the same path."""
+    from skewless.serving.bench import LoadResult
+
+    return LoadResult(sum(p.sent for p in parts), sum(p.ok for p in parts), sum(p.errors for p in parts),
+                      [x for p in parts for x in p.latencies_ms], sum(p.seconds for p in parts))
 
 
 def _interrupt(*_: object) -> None:
@@ -523,20 +620,28 @@ def main(argv: list[str] | None = None) -> int:
                         default=positive_seconds(default_seconds) if default_seconds else DEFAULT_SECONDS,
                         help=f"measured seconds per read path (env BENCH_SERVING_SECONDS; default {DEFAULT_SECONDS:.0f})")
     parser.add_argument("--warmup", type=float, default=5.0, help="discarded seconds before each measurement")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved slices each path's --seconds is measured in (default 5)")
     parser.add_argument("--rate", type=positive_seconds, default=DEFAULT_RATE, help="requests/s of every read path")
     parser.add_argument("--batch-rate", type=positive_seconds, default=None,
                         help=f"requests/s of sdk_batch100 (default: the first of {BATCH_RATES} at or under --rate "
                              "that the machine keeps up with in a short probe)")
     parser.add_argument("--stream-rate", type=positive_seconds, default=300.0, help="events/s fed to the job")
     parser.add_argument("--stream-users", type=int, default=2_000)
+    parser.add_argument("--stream-cpus", default="last",
+                        help="CPUs of the producer, Kafka broker and job: none, last (default) or a list like 1 or 2-3")
     parser.add_argument("--seeded", type=int, default=10_000, help="bench20 entities seeded (drawn at random)")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
     parser.add_argument("--no-stream", action="store_true", help="(development) no producer and job")
     parser.add_argument("--no-record", action="store_true", help="(development) do not write bench/results.json")
     parser.add_argument("--job-timeout", type=float, default=300.0, help="seconds for the job to start and catch up")
     args = parser.parse_args(argv)
-    if args.seeded < BATCH or args.stream_users < 1 or args.warmup < 0:
-        parser.error(f"--seeded must be at least {BATCH}, --stream-users positive, --warmup >= 0")
+    if args.seeded < BATCH or args.stream_users < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error(f"--seeded must be at least {BATCH}, --stream-users and --rounds positive, --warmup >= 0")
+    try:
+        args.stream_cpus = parse_cpus(args.stream_cpus, frozenset(os.sched_getaffinity(0)))
+    except ValueError as exc:
+        parser.error(f"--stream-cpus {exc}")
     # SIGTERM (e.g. from make or a CI runner) unwinds like Ctrl-C, through the cleanup.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -571,6 +676,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     topic, group_id = f"bench.serving.{stamp}", f"bench-serving-{stamp}"
     children = Children()
     reads: Reads | None = None
+    broker: tuple[int, dict[int, set[int]]] | None = None
     figures: dict[str, Any] = {}
     try:
         print(f"seeding {args.seeded:,} entities of bench20 in {BENCH_KEYSPACE}", file=sys.stderr)
@@ -586,9 +692,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ensure_topic(bootstrap, topic, 2)
             print(f"starting the pipeline job (user_transactions on {topic}) and a producer at "
                   f"{args.stream_rate:,.0f} events/s; logs in {LOGS}", file=sys.stderr)
-            children.start("pipeline", [sys.executable, "-m", "bench.serving", "_pipeline", topic, group_id], env)
+            stream_env = env | ({STREAM_CPUS_ENV: ",".join(map(str, sorted(args.stream_cpus)))} if args.stream_cpus else {})
+            if args.stream_cpus:
+                broker = _pin_broker(args.stream_cpus)
+                print(f"stream side held to CPUs {sorted(args.stream_cpus)}: producer, job"
+                      + (", Kafka broker" if broker else " (no local-stack broker found to pin)"), file=sys.stderr)
+            children.start("pipeline", [sys.executable, "-m", "bench.serving", "_pipeline", topic, group_id], stream_env)
             children.start("producer", [sys.executable, "-m", "bench.serving", "_produce", topic, bootstrap,
-                                        str(args.stream_rate), str(args.stream_users)], env)
+                                        str(args.stream_rate), str(args.stream_users)], stream_env)
         port = _free_port()
         if "http" in args.phases:
             children.start("serve", serve_command(port), serve_env(hosts) | {"PYTHONPATH": str(REPO)})
@@ -616,16 +727,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "sdk_async": lambda s, p: asyncio.run(_sdk_async(reads, args.rate, s, p)),
                 "http": lambda s, p: asyncio.run(_http(port, reads, args.rate, s, p)),
             }
-            for phase in args.phases:
-                if phase == "sdk_batch100":
-                    rate = args.batch_rate or _batch_rate(reads, args.rate, reporter)
-                    result, load, cpu_ms = measure(f"sdk_batch100 @ {rate:g}/s",
-                                           lambda s, p: _threads(reads.sdk_batch, rate, s, p, workers=8),
-                                           args.warmup, args.seconds, reporter)
-                    figures["sdk_batch100_rate"] = rate
-                else:
-                    result, load, cpu_ms = measure(f"{phase} @ {args.rate:g}/s", runners[phase], args.warmup,
-                                                   args.seconds, reporter)
+            paths = [phase for phase in args.phases if phase != "sdk_batch100"]
+            labels = {phase: f"{phase} @ {args.rate:g}/s" for phase in paths}
+            measured = measure_rounds({labels[p]: runners[p] for p in paths}, args.rounds, args.warmup, args.seconds,
+                                      reporter)
+            if "sdk_batch100" in args.phases:  # last: its own rate, and heavy enough to disturb the others
+                rate = args.batch_rate or _batch_rate(reads, args.rate, reporter)
+                labels["sdk_batch100"] = f"sdk_batch100 @ {rate:g}/s"
+                measured |= measure_rounds({labels["sdk_batch100"]: lambda s, p: _threads(reads.sdk_batch, rate, s, p)},
+                                           1, args.warmup, args.seconds, reporter)
+                figures["sdk_batch100_rate"] = rate
+            for phase, label in labels.items():
+                result, load, cpu_ms = measured[label]
                 figures |= phase_figures(phase, result.summary(), args.seconds)
                 figures[f"{phase}_loadavg_1m"] = load
                 figures[f"{phase}_bench_cpu_ms_per_request"] = cpu_ms
@@ -641,16 +754,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 figures["stream_seconds"] = round(stream_end - stream_start, 1)
     finally:
         children.stop()
+        if broker is not None:
+            unpin_threads(*broker)
         if reads is not None:
             reads.close()
         if not args.no_stream:
             _delete_topic(bootstrap, topic)
     figures |= {
-        "serving_rate_per_s": args.rate, "serving_warmup_s": args.warmup, "serving_seeded_entities": args.seeded,
+        "serving_rate_per_s": args.rate, "serving_warmup_s": args.warmup, "serving_rounds": args.rounds, "serving_seeded_entities": args.seeded,
         "serving_entities_per_request": 1, "serving_features_per_entity": 20, "sdk_batch100_entities": BATCH,
         "serving_loadavg_1m_at_start": load_at_start, "serving_loadavg_1m_at_end": round(os.getloadavg()[0], 2),
         "serving_loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "serving_cores": os.cpu_count(),
         "serving_with_stream": not args.no_stream,
+        "serving_stream_cpus": sorted(args.stream_cpus) if not args.no_stream else [],
         "serving_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if "sdk_p99_ms" in figures and "driver_floor_p99_ms" in figures:
@@ -662,6 +778,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["sdk_async_p99_ms"] / figures["driver_callback_p99_ms"], 3)
     figures |= verdicts(figures)
     return figures
+
+
+def _pin_broker(cpus: frozenset[int]) -> tuple[int, dict[int, set[int]]] | None:
+    """Hold the local stack's Kafka broker to `cpus`; its pid and previous affinities, or None
+    when no broker of the local stack runs (an outside broker is not touched)."""
+    from skewless.stack.kafka import Kafka
+    from skewless.stack.settings import load_settings as stack_settings
+
+    pid = Kafka(stack_settings()).process.pid()
+    return None if pid is None else (pid, pin_threads(pid, cpus))
 
 
 class _NoMonitor:

@@ -12,6 +12,7 @@ serving SDK); `start_many()` reads several partitions in one request (`key IN ?`
 from __future__ import annotations
 
 import operator
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from cassandra import cqltypes
+from cassandra import ConsistencyLevel, cqltypes
 from cassandra.concurrent import execute_concurrent_with_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.cassandra import cql
+from connectors.cassandra.direct import PROTOCOL_VERSION, DirectReads, DirectUnavailable
 from connectors.cassandra.errors import CassandraConfigError, CassandraReadError
 from connectors.cassandra.session import connect_cluster, parse_contact_points
 from connectors.cassandra.ttl import is_live
@@ -142,6 +144,7 @@ class OnlineReader:
                 f"cannot prepare reads of {config.keyspace}.{config.table} at {config.contact_points}: {exc}"
             ) from exc
         self._ttl_ms = config.ttl_ms if config.ttl_ms > 0 else None
+        self._consistency = getattr(ConsistencyLevel, config.consistency)
         # live_row runs per entity served: the feature cells are taken with one slice when
         # they are contiguous (the usual layout), else by position.
         self._feature_names = config.feature_columns
@@ -185,6 +188,27 @@ class OnlineReader:
     def start(self, entity: Any) -> ResponseFuture:
         """Send the read of one entity's partition without waiting; the driver's future answers."""
         return self._session.execute_async(self._select, (entity,))
+
+    def read_direct(self, direct: DirectReads, entity: Any) -> Any:
+        """The row (or None) of one entity's partition, read on the calling thread over
+        `direct`'s connections to an up replica in the local datacenter (the one the
+        token-aware policy would pick); DirectUnavailable when that path cannot answer, and
+        `start()` should."""
+        try:
+            key = self._select.column_metadata[0].type.serialize(entity, PROTOCOL_VERSION)
+        except Exception as exc:  # a key of the wrong type: the driver's path reports it as it always does
+            raise DirectUnavailable(f"cannot serialize key {entity!r}: {exc}") from exc
+        metadata = self._session.cluster.metadata
+        if metadata.token_map is None:
+            raise DirectUnavailable("no token map")
+        local = self.config.local_datacenter
+        replicas = [h for h in metadata.get_replicas(self.config.keyspace, key) if h.is_up and h.datacenter == local]
+        if not replicas:
+            raise DirectUnavailable(f"no up replica in {local}")
+        host = replicas[0] if len(replicas) == 1 else random.choice(replicas)
+        rows = direct.rows(host.endpoint.resolve(), self._select.query_id, [key], self._consistency,
+                           self._select.result_metadata)
+        return rows[0] if rows else None
 
     def start_many(self, keys: Sequence[Any], host: Host | None = None) -> ResponseFuture:
         """Send one read of several partitions (`key IN ?`), to `host` if given (see

@@ -46,6 +46,7 @@ class FeatureStore:
         clock: Callable[[], int] = now_ms,
         log: ServingLog | None = None,
         on_read: ReadHook | None = None,
+        direct_reads: bool = True,
     ) -> None:
         self.views: dict[str, ViewSpec] = dict(views) if isinstance(views, Mapping) else {v.name: v for v in views}
         self.max_entities = max_entities
@@ -62,6 +63,7 @@ class FeatureStore:
             max_in_flight=max_in_flight,
             in_batch=in_batch,
             on_read=on_read,
+            direct_reads=direct_reads,
         )
 
     @classmethod

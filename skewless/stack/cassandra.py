@@ -159,6 +159,8 @@ class Cassandra(Service):
             f"-Dcassandra.config={cassandra_yaml.as_uri()}",
             f"-Dcassandra.storagedir={self.state_dir}",
             f"-Dcassandra.logdir={self.settings.logs_dir}",
+            # GC pauses stall every read; keep their log, rotated, as the tarball does.
+            f"-Xlog:gc=info,safepoint=info:file={self.settings.logs_dir / 'cassandra-gc.log'}:time,uptime,tags:filecount=5,filesize=10m",
             f"-Dlogback.configurationFile={logback_xml}",
             "-cp",
             jars,

@@ -120,3 +120,42 @@ def test_sample_keys_draws_from_the_whole_ring(keyspace):
         keys = s.client.sample_keys("user_transactions", 50, random.Random(1))
         assert len(keys) == 50 == len(set(keys))
         assert set(s.client.sample_keys("merchant_stats", 50)) == {f"m{i}" for i in range(10)}
+
+
+def served(s: FeatureStore, entities: list[str], features: list[str]) -> dict:
+    """A response as JSON, plus when each row read was written."""
+    response = s.get_online_features(entities, features)
+    written = [{v: (r.row and r.row.written_at) for v, r in result.reads.items()} for result in response]
+    return response.to_dict() | {"written_at": written}
+
+
+def test_single_entity_reads_take_the_direct_path_and_match_the_driver(keyspace, monkeypatch):
+    """One entity per request: read on the calling thread (the driver's read is never sent),
+    with the same values, times and TTL verdicts as the driver's path."""
+    from connectors.cassandra.reader import OnlineReader
+
+    requests = [[f"u{i}"] for i in range(0, 300, 7)] + [[f"m{i}"] for i in range(12)] + [["nobody"]]
+    features = {"u": ["user_transactions:*"], "m": ["merchant_stats:*"], "n": ["user_transactions:count_30d"]}
+    now = V0 + USER_TRANSACTIONS.ttl_ms + 3  # u0..u2 expired, u3 exactly at the bound
+    with store(keyspace, now, direct_reads=False) as driver:
+        expected = [served(driver, e, features[e[0][0]]) for e in requests + [["u3"]]]
+    with store(keyspace, now) as direct:
+        direct.prepare()
+
+        def no_driver_read(*_: object) -> None:
+            raise AssertionError("a single-entity read went through the driver")
+
+        monkeypatch.setattr(OnlineReader, "start", no_driver_read)
+        got = [served(direct, e, features[e[0][0]]) for e in requests + [["u3"]]]
+    assert got == expected
+    assert expected[-1]["results"][0]["features"]["user_transactions:count_30d"]["value"] == 3  # at the bound
+    assert expected[0]["results"][0]["features"]["user_transactions:count_30d"]["value"] is None  # u0: expired
+    assert expected[1]["results"][0]["features"]["user_transactions:count_30d"]["value"] == 7
+
+
+def test_a_failing_direct_read_is_answered_by_the_driver(keyspace):
+    with store(keyspace, V0 + 1000) as s:
+        s.prepare()
+        assert s.get_online_features(["u4"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 4}
+        s.client._direct.close()  # every later direct read is refused
+        assert s.get_online_features(["u5"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 5}

@@ -1,4 +1,5 @@
-"""bench.serving's pure parts: argument checks, the stepped-counter rate, the probe verdict, target checks."""
+"""bench.serving's pure parts: argument checks, the stepped-counter rate, the probe verdict, target checks,
+merged rounds and CPU pinning."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import argparse
 
 import pytest
 
-from bench.serving import keeps_up, phase_figures, positive_seconds, rate_between, verdicts
+import os
+
+from bench.serving import (keeps_up, merge_results, parse_cpus, phase_figures, pin_threads, positive_seconds,
+                           rate_between, unpin_threads, verdicts)
+from skewless.serving.bench import LoadResult
 
 
 def test_seconds_must_be_a_positive_finite_number():
@@ -42,3 +47,34 @@ def test_phase_figures_and_verdicts():
     figures = phase_figures("sdk", summary, 25.0)
     assert figures["sdk_p99_ms"] == 1.8 and figures["sdk_requests"] == 100 and figures["sdk_seconds"] == 25.0
     assert verdicts({**figures, "http_p99_ms": 6.0}) == {"sdk_p99_ms_target_met": True, "http_p99_ms_target_met": False}
+
+
+def test_parse_cpus_names_the_stream_side_cpus():
+    two = frozenset({0, 1})
+    assert parse_cpus("none", two) == frozenset()
+    assert parse_cpus("last", two) == {1}
+    assert parse_cpus("last", frozenset({0})) == frozenset()  # one CPU: nothing to keep apart
+    assert parse_cpus("1", two) == {1}
+    assert parse_cpus(" 0-1 ", two) == {0, 1}
+    assert parse_cpus("0,2-3", frozenset(range(4))) == {0, 2, 3}
+    for raw in ("2", "one", "", "1-", "0,,1", "1-0"):
+        with pytest.raises(ValueError, match="--stream-cpus|CPUs"):
+            parse_cpus(raw, two)
+
+
+def test_merge_results_joins_the_rounds_of_a_path():
+    merged = merge_results([LoadResult(3, 3, 0, [1.0, 2.0, 3.0], 1.5), LoadResult(2, 1, 1, [4.0], 1.0)])
+    assert (merged.sent, merged.ok, merged.errors, merged.latencies_ms, merged.seconds) == (5, 4, 1, [1.0, 2.0, 3.0, 4.0], 2.5)
+
+
+def test_pin_threads_holds_and_gives_back_a_process_cpus():
+    pid = os.getpid()
+    before = os.sched_getaffinity(0)
+    one = frozenset({min(before)})
+    previous = pin_threads(pid, one)
+    try:
+        assert os.sched_getaffinity(0) == one
+        assert previous[pid] == before
+    finally:
+        unpin_threads(pid, previous)
+    assert os.sched_getaffinity(0) == before
