@@ -12,15 +12,19 @@ the answer is anything but rows (unprepared id, server error, lost connection), 
 caller can send the same read through the driver, whose retry and re-prepare logic apply.
 
 Connections speak protocol v4 (plain frames; v5's checksummed segments would cost more
-Python than they save here), one request at a time, and are pooled per replica.
+Python than they save here), one request at a time, and are pooled per replica:
+`DirectReads` for threads (blocking sockets), `AsyncDirectReads` for asyncio callers
+(streams of the running loop, pooled per loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import threading
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 from cassandra.protocol import (
     AuthenticateMessage,
@@ -50,38 +54,131 @@ class DirectTimeout(DirectUnavailable):
     """Cassandra did not answer within the request timeout (the read's time is spent)."""
 
 
+Address = tuple[str, int]
+
+
+def _frame(message: Any) -> bytes:
+    return ProtocolHandler.encode_message(message, _STREAM, PROTOCOL_VERSION, None, False)
+
+
+def _startup() -> bytes:
+    return _frame(StartupMessage(cqlversion="3.0.0", options={}))
+
+
+def _decode(header: bytes, body: bytes, result_metadata: Any) -> Any:
+    """The message of one frame; DirectUnavailable if it cannot be read (the connection's
+    state is then unknown: close it)."""
+    _, flags, _, opcode, _ = _HEADER.unpack(header)
+    try:
+        return ProtocolHandler.decode_message(PROTOCOL_VERSION, {}, _STREAM, flags, opcode, body, None,
+                                              result_metadata)
+    except Exception as exc:
+        raise DirectUnavailable(f"unreadable answer: {exc}") from exc
+
+
+def _body_length(header: bytes) -> int:
+    return _HEADER.unpack(header)[4]
+
+
+def _check_ready(answer: Any) -> None:
+    if isinstance(answer, AuthenticateMessage):
+        raise DirectRefused("the server asks for authentication; reads go through the driver")
+    if not isinstance(answer, ReadyMessage):
+        raise DirectUnavailable(f"unexpected answer to STARTUP: {answer!r}")
+
+
+def _rows(answer: Any) -> list[tuple[Any, ...]]:
+    if isinstance(answer, ResultMessage) and answer.kind == _RESULT_ROWS:
+        return answer.parsed_rows
+    if isinstance(answer, ErrorMessage):
+        raise DirectUnavailable(f"server error: {answer.summary_msg()}")
+    raise DirectUnavailable(f"unexpected answer: {answer!r}")
+
+
+C = TypeVar("C")
+
+
+class _Pool(Generic[C]):
+    """Idle connections and the number open, per key (a replica address, or a loop and an
+    address); at most `max_open` open per key. Thread-safe."""
+
+    def __init__(self, max_open: int) -> None:
+        self.max_open = max_open
+        self.idle: dict[Hashable, list[C]] = {}
+        self.open: dict[Hashable, int] = {}
+        self._lock = threading.Lock()
+        self._closed = ""  # why reads no longer take this path
+
+    def take(self, key: Hashable) -> C | None:
+        """An idle connection, or None after counting a new one the caller now opens."""
+        with self._lock:
+            if self._closed:
+                raise DirectUnavailable(self._closed)
+            idle = self.idle.get(key)
+            if idle:
+                return idle.pop()
+            if self.open.get(key, 0) >= self.max_open:
+                raise DirectUnavailable(f"{self.max_open} reads already in flight to {key}")
+            self.open[key] = self.open.get(key, 0) + 1
+            return None
+
+    def give_back(self, key: Hashable, connection: C) -> bool:
+        """Keep `connection` for the next read; False when the pool is shut (close it)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self.idle.setdefault(key, []).append(connection)
+            return True
+
+    def forget(self, key: Hashable) -> None:
+        """A connection of `key` was closed (or never opened)."""
+        with self._lock:
+            self.open[key] -= 1
+
+    def drop(self, stale: Callable[[Hashable], bool]) -> list[C]:
+        """Remove the keys `stale` picks; their idle connections, to close."""
+        with self._lock:
+            keys = [key for key in self.idle if stale(key)]
+            for key in keys:
+                self.open.pop(key, None)
+            return [c for key in keys for c in self.idle.pop(key)]
+
+    def shut(self, why: str) -> list[C]:
+        """Refuse every later read (DirectUnavailable(why)); the idle connections, to close."""
+        with self._lock:
+            self._closed = why
+            idle, self.idle = self.idle, {}
+        return [c for connections in idle.values() for c in connections]
+
+
 class _Connection:
-    def __init__(self, address: tuple[str, int], timeout_s: float) -> None:
+    def __init__(self, address: Address, timeout_s: float) -> None:
         try:
             self._sock = socket.create_connection(address, timeout=timeout_s)
         except OSError as exc:
             raise DirectUnavailable(f"cannot connect to {address[0]}:{address[1]}: {exc}") from exc
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        answer = self.request(StartupMessage(cqlversion="3.0.0", options={}), None)
-        if isinstance(answer, AuthenticateMessage):
-            self.close()
-            raise DirectRefused("the server asks for authentication; reads go through the driver")
-        if not isinstance(answer, ReadyMessage):
-            self.close()
-            raise DirectUnavailable(f"unexpected answer to STARTUP: {answer!r}")
-
-    def request(self, message: Any, result_metadata: Any) -> Any:
         try:
-            self._sock.sendall(ProtocolHandler.encode_message(message, _STREAM, PROTOCOL_VERSION, None, False))
-            _, flags, _, opcode, length = _HEADER.unpack(self._exactly(_HEADER.size))
-            body = self._exactly(length)
+            _check_ready(self.request(_startup(), None))
+        except DirectUnavailable:
+            self.close()
+            raise
+
+    def request(self, frame: bytes, result_metadata: Any) -> Any:
+        try:
+            self._sock.sendall(frame)
+            header = self._exactly(_HEADER.size)
+            body = self._exactly(_body_length(header))
+            return _decode(header, body, result_metadata)
         except socket.timeout as exc:
             self.close()
             raise DirectTimeout("Cassandra did not answer in time") from exc
         except OSError as exc:
             self.close()
             raise DirectUnavailable(f"connection lost: {exc}") from exc
-        try:
-            return ProtocolHandler.decode_message(PROTOCOL_VERSION, {}, _STREAM, flags, opcode, body, None,
-                                                  result_metadata)
-        except Exception as exc:  # a frame we cannot read: the connection's state is unknown
+        except DirectUnavailable:
             self.close()
-            raise DirectUnavailable(f"unreadable answer: {exc}") from exc
+            raise
 
     def _exactly(self, n: int) -> bytes:
         buffer = bytearray(n)
@@ -98,71 +195,111 @@ class _Connection:
         self._sock.close()
 
 
-class DirectReads:
-    """Idle connections per replica address; a read borrows one (or opens one, up to
-    `max_per_host` in use) and gives it back when the answer is complete."""
+class _Reads(Generic[C]):
+    """What the blocking and the asyncio reads share: the pool and what follows an answer."""
 
     def __init__(self, timeout_s: float, max_per_host: int = 64) -> None:
         self.timeout_s = timeout_s
-        self.max_per_host = max_per_host
-        self._idle: dict[tuple[str, int], list[_Connection]] = {}
-        self._open: dict[tuple[str, int], int] = {}
-        self._lock = threading.Lock()
-        self._closed = ""  # why reads no longer take this path
+        self._pool: _Pool[C] = _Pool(max_per_host)
 
-    def rows(self, address: tuple[str, int], query_id: bytes, params: list[bytes], consistency: int,
+    def _failed(self, key: Hashable, error: BaseException) -> None:
+        """The read's connection is closed (or was never opened)."""
+        self._pool.forget(key)
+        if isinstance(error, DirectRefused):
+            self.close(str(error))
+
+    def _answered(self, key: Hashable, connection: Any, answer: Any) -> list[tuple[Any, ...]]:
+        if not self._pool.give_back(key, connection):
+            connection.close()
+        return _rows(answer)
+
+    def close(self, why: str = "closed") -> None:
+        for connection in self._pool.shut(why):
+            connection.close()  # type: ignore[attr-defined]
+
+
+class DirectReads(_Reads[_Connection]):
+    """Blocking reads: a read borrows an idle connection to the replica (or opens one, up
+    to `max_per_host` in use) and gives it back when the answer is complete."""
+
+    def rows(self, address: Address, query_id: bytes, params: list[bytes], consistency: int,
              result_metadata: Any) -> list[tuple[Any, ...]]:
         """The rows of one prepared read (positional tuples, like the driver's tuple_factory)."""
-        connection = self._borrow(address)
-        message = ExecuteMessage(query_id, params, consistency, skip_meta=True)
+        frame = _frame(ExecuteMessage(query_id, params, consistency, skip_meta=True))
+        connection = self._pool.take(address)
         try:
-            answer = connection.request(message, result_metadata)
-        except DirectUnavailable:
-            self._forget(address)
-            raise
-        self._give_back(address, connection)
-        if isinstance(answer, ResultMessage) and answer.kind == _RESULT_ROWS:
-            return answer.parsed_rows
-        if isinstance(answer, ErrorMessage):
-            raise DirectUnavailable(f"server error: {answer.summary_msg()}")
-        raise DirectUnavailable(f"unexpected answer: {answer!r}")
-
-    def _borrow(self, address: tuple[str, int]) -> _Connection:
-        with self._lock:
-            if self._closed:
-                raise DirectUnavailable(self._closed)
-            idle = self._idle.get(address)
-            if idle:
-                return idle.pop()
-            if self._open.get(address, 0) >= self.max_per_host:
-                raise DirectUnavailable(f"{self.max_per_host} reads already in flight to {address[0]}")
-            self._open[address] = self._open.get(address, 0) + 1
-        try:
-            return _Connection(address, self.timeout_s)
+            if connection is None:
+                connection = _Connection(address, self.timeout_s)
+            answer = connection.request(frame, result_metadata)
         except DirectUnavailable as exc:
-            self._forget(address)
-            if isinstance(exc, DirectRefused):
-                self._shut(str(exc))
+            self._failed(address, exc)
             raise
+        return self._answered(address, connection, answer)
 
-    def _give_back(self, address: tuple[str, int], connection: _Connection) -> None:
-        with self._lock:
-            if not self._closed:
-                self._idle.setdefault(address, []).append(connection)
-                return
-        connection.close()
 
-    def _forget(self, address: tuple[str, int]) -> None:
-        with self._lock:
-            self._open[address] -= 1
+class _AsyncConnection:
+    """A connection of one event loop."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+        self.loop = asyncio.get_running_loop()
+
+    @classmethod
+    async def open(cls, address: Address) -> _AsyncConnection:
+        try:
+            reader, writer = await asyncio.open_connection(*address)
+        except OSError as exc:
+            raise DirectUnavailable(f"cannot connect to {address[0]}:{address[1]}: {exc}") from exc
+        writer.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = cls(reader, writer)
+        _check_ready(await connection.request(_startup(), None))
+        return connection
+
+    async def request(self, frame: bytes, result_metadata: Any) -> Any:
+        self._writer.write(frame)
+        try:
+            header = await self._reader.readexactly(_HEADER.size)
+            body = await self._reader.readexactly(_body_length(header))
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise DirectUnavailable(f"connection lost: {exc}") from exc
+        return _decode(header, body, result_metadata)
 
     def close(self) -> None:
-        self._shut("closed")
+        """From any thread; a loop already closed took its sockets with it."""
+        if self.loop.is_closed():
+            return
+        try:
+            if self.loop is asyncio.get_running_loop():
+                self._writer.transport.abort()
+                return
+        except RuntimeError:  # no loop runs in this thread
+            pass
+        try:
+            self.loop.call_soon_threadsafe(self._writer.transport.abort)
+        except RuntimeError:  # closed meanwhile
+            pass
 
-    def _shut(self, why: str) -> None:
-        with self._lock:
-            self._closed = why
-            idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for connection in connections:
+
+class AsyncDirectReads(_Reads[_AsyncConnection]):
+    """`DirectReads` for coroutines: each event loop has connections of its own."""
+
+    async def rows(self, address: Address, query_id: bytes, params: list[bytes], consistency: int,
+                   result_metadata: Any) -> list[tuple[Any, ...]]:
+        frame = _frame(ExecuteMessage(query_id, params, consistency, skip_meta=True))
+        key = (asyncio.get_running_loop(), address)
+        connection = self._pool.take(key)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                if connection is None:
+                    for stale in self._pool.drop(lambda k: k[0].is_closed()):  # loops that ended
+                        stale.close()
+                    connection = await _AsyncConnection.open(address)
+                answer = await connection.request(frame, result_metadata)
+        except BaseException as exc:  # timed out, cancelled, lost: the connection's state is unknown
+            if connection is not None:
                 connection.close()
+            self._failed(key, exc)
+            if isinstance(exc, TimeoutError):
+                raise DirectTimeout("Cassandra did not answer in time") from exc
+            raise
+        return self._answered(key, connection, answer)

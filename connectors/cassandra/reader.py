@@ -25,7 +25,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.cassandra import cql
-from connectors.cassandra.direct import PROTOCOL_VERSION, DirectReads, DirectUnavailable
+from connectors.cassandra.direct import PROTOCOL_VERSION, AsyncDirectReads, DirectReads, DirectUnavailable
 from connectors.cassandra.errors import CassandraConfigError, CassandraReadError
 from connectors.cassandra.session import connect_cluster, parse_contact_points
 from connectors.cassandra.ttl import is_live
@@ -194,6 +194,19 @@ class OnlineReader:
         `direct`'s connections to an up replica in the local datacenter (the one the
         token-aware policy would pick); DirectUnavailable when that path cannot answer, and
         `start()` should."""
+        address, key = self._direct_target(entity)
+        rows = direct.rows(address, self._select.query_id, [key], self._consistency, self._select.result_metadata)
+        return rows[0] if rows else None
+
+    async def read_direct_async(self, direct: AsyncDirectReads, entity: Any) -> Any:
+        """`read_direct` on the running event loop."""
+        address, key = self._direct_target(entity)
+        rows = await direct.rows(address, self._select.query_id, [key], self._consistency,
+                                 self._select.result_metadata)
+        return rows[0] if rows else None
+
+    def _direct_target(self, entity: Any) -> tuple[tuple[str, int], bytes]:
+        """The replica address to read `entity` from, and its serialized key."""
         try:
             key = self._select.column_metadata[0].type.serialize(entity, PROTOCOL_VERSION)
         except Exception as exc:  # a key of the wrong type: the driver's path reports it as it always does
@@ -206,9 +219,7 @@ class OnlineReader:
         if not replicas:
             raise DirectUnavailable(f"no up replica in {local}")
         host = replicas[0] if len(replicas) == 1 else random.choice(replicas)
-        rows = direct.rows(host.endpoint.resolve(), self._select.query_id, [key], self._consistency,
-                           self._select.result_metadata)
-        return rows[0] if rows else None
+        return host.endpoint.resolve(), key
 
     def start_many(self, keys: Sequence[Any], host: Host | None = None) -> ResponseFuture:
         """Send one read of several partitions (`key IN ?`), to `host` if given (see

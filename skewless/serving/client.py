@@ -10,8 +10,9 @@ earlier ones answer). Measured on this 2-core machine (bench/serving.py, 100 ent
 features): one IN read of 100 partitions costs the Python side a fraction of 100 separate
 reads, whose per-request driver work (~50 us each) capped the rate near 10 requests/s.
 
-A blocking read of one partition (the common scoring request) skips the driver's IO thread:
-`OnlineReader.read_direct` sends it on the calling thread over connections of
+A read of one partition (the common scoring request) skips the driver's IO thread:
+`OnlineReader.read_direct` (`read_direct_async` on an event loop) sends it from the
+calling thread over connections of
 `connectors.cassandra.direct` to the replica the token-aware policy would pick (about a
 third of the CPU and half the latency of the driver's round trip here), and anything but
 rows in answer sends the same read through the driver instead.
@@ -34,7 +35,7 @@ from typing import Any
 from cassandra.query import tuple_factory
 
 from connectors.cassandra import cql
-from connectors.cassandra.direct import DirectReads, DirectTimeout, DirectUnavailable
+from connectors.cassandra.direct import AsyncDirectReads, DirectReads, DirectTimeout, DirectUnavailable
 from connectors.cassandra.errors import CassandraError
 from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig
 from connectors.cassandra.session import connect_cluster
@@ -91,6 +92,7 @@ class OnlineClient:
         self._readers: dict[str, OnlineReader] = {}
         self._lock = threading.Lock()
         self._direct = DirectReads(request_timeout_s) if direct_reads else None
+        self._direct_async = AsyncDirectReads(request_timeout_s) if direct_reads else None
         self._cluster = connect_cluster(
             contact_points, local_datacenter, consistency=consistency, request_timeout_s=request_timeout_s
         )
@@ -146,9 +148,7 @@ class OnlineClient:
             except DirectUnavailable:
                 pass  # the driver's path, below: its retries and re-prepares apply
             else:
-                if self._on_read is not None:
-                    self._on_read(time.perf_counter() - started)
-                return [row]
+                return self._direct_answered(row, started)
         waiter = threading.Lock()
         waiter.acquire()
         batch = self._batch(items, waiter.release)
@@ -161,6 +161,18 @@ class OnlineClient:
         unprepared = {view for view, _ in items if view not in self._readers}
         if unprepared:  # first use: preparing blocks, so keep it off the loop
             await loop.run_in_executor(None, self.prepare, unprepared)
+        if len(items) == 1 and self._direct_async is not None:
+            view, key = items[0]
+            reader = self.reader(view)
+            started = time.perf_counter()
+            try:
+                row = await reader.read_direct_async(self._direct_async, key)
+            except DirectTimeout as exc:
+                raise _unavailable(reader, 1, exc) from exc
+            except DirectUnavailable:
+                pass  # the driver's path, below
+            else:
+                return self._direct_answered(row, started)
         future: asyncio.Future[None] = loop.create_future()
 
         def wake() -> None:
@@ -170,6 +182,11 @@ class OnlineClient:
         batch.start()
         await future
         return batch.result()
+
+    def _direct_answered(self, row: Any, started: float) -> list[Any]:
+        if self._on_read is not None:
+            self._on_read(time.perf_counter() - started)
+        return [row]
 
     def _batch(self, items: Sequence[tuple[str, str]], done: Callable[[], None]) -> _One | _Batch:
         if len(items) == 1:
@@ -226,6 +243,7 @@ class OnlineClient:
     def close(self) -> None:
         if self._direct is not None:
             self._direct.close()
+            self._direct_async.close()
         self._cluster.shutdown()
 
 

@@ -153,9 +153,29 @@ def test_single_entity_reads_take_the_direct_path_and_match_the_driver(keyspace,
     assert expected[1]["results"][0]["features"]["user_transactions:count_30d"]["value"] == 7
 
 
+def test_single_entity_async_reads_take_the_direct_path_on_each_loop(keyspace, monkeypatch):
+    from connectors.cassandra.reader import OnlineReader
+
+    keys = [f"u{i}" for i in range(0, 300, 11)]
+    with store(keyspace, V0 + 1000, direct_reads=False) as driver:
+        expected = [driver.get_online_features([k], ["user_transactions:*"]).to_dict() for k in keys]
+    with store(keyspace, V0 + 1000) as direct:
+        direct.prepare()
+        monkeypatch.setattr(OnlineReader, "start", lambda *_: pytest.fail("an async read went through the driver"))
+
+        async def read_all() -> list[dict]:
+            return [(await direct.get_online_features_async([k], ["user_transactions:*"])).to_dict() for k in keys]
+
+        assert asyncio.run(read_all()) == expected
+        assert asyncio.run(read_all()) == expected  # a second loop: connections of its own
+
+
 def test_a_failing_direct_read_is_answered_by_the_driver(keyspace):
     with store(keyspace, V0 + 1000) as s:
         s.prepare()
         assert s.get_online_features(["u4"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 4}
         s.client._direct.close()  # every later direct read is refused
+        s.client._direct_async.close()
         assert s.get_online_features(["u5"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 5}
+        response = asyncio.run(s.get_online_features_async(["u6"], ["user_transactions:count_30d"]))
+        assert response[0].values() == {"user_transactions:count_30d": 6}

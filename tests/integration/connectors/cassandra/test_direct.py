@@ -5,6 +5,7 @@ path off."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import threading
@@ -16,7 +17,8 @@ import pytest
 from cassandra import ConsistencyLevel
 
 from connectors.cassandra import cql
-from connectors.cassandra.direct import PROTOCOL_VERSION, DirectReads, DirectRefused, DirectTimeout, DirectUnavailable
+from connectors.cassandra.direct import (PROTOCOL_VERSION, AsyncDirectReads, DirectReads, DirectRefused, DirectTimeout,
+                                         DirectUnavailable)
 
 ONE = ConsistencyLevel.ONE
 
@@ -53,7 +55,7 @@ def test_rows_are_the_drivers_rows(session, table, direct):
         rows = direct.rows(address, select.query_id, key(f"k{i}"), ONE, select.result_metadata)
         assert rows == [tuple(driver)]
     assert direct.rows(address, select.query_id, key("nobody"), ONE, select.result_metadata) == []
-    assert len(direct._idle[address]) == 1  # one connection served every read
+    assert len(direct._pool.idle[address]) == 1  # one connection served every read
 
 
 def test_a_server_error_is_unavailable_and_the_connection_stays(table, direct):
@@ -61,17 +63,17 @@ def test_a_server_error_is_unavailable_and_the_connection_stays(table, direct):
     with pytest.raises(DirectUnavailable, match="server error.*code=2500"):
         direct.rows(address, b"\x00" * 16, key("k1"), ONE, select.result_metadata)
     assert direct.rows(address, select.query_id, key("k1"), ONE, select.result_metadata) == [(1.0, [1.0])]
-    assert len(direct._idle[address]) == 1
+    assert len(direct._pool.idle[address]) == 1
 
 
 def test_a_lost_connection_is_unavailable_once_then_replaced(table, direct):
     select, address = table
     direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
-    direct._idle[address][0]._sock.shutdown(socket.SHUT_RDWR)  # as if the node dropped it
+    direct._pool.idle[address][0]._sock.shutdown(socket.SHUT_RDWR)  # as if the node dropped it
     with pytest.raises(DirectUnavailable, match="connection lost|closed"):
         direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
     assert direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata) == [(2.0, [2.0, 2.0])]
-    assert direct._open[address] == 1
+    assert direct._pool.open[address] == 1
     direct.close()
     with pytest.raises(DirectUnavailable, match="closed"):
         direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
@@ -132,6 +134,45 @@ def test_a_node_that_wants_authentication_turns_the_path_off():
         with pytest.raises(DirectUnavailable, match="authentication"):  # no second attempt
             direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
         assert len(node._peers) == 1
+    finally:
+        direct.close()
+        node.close()
+
+
+def test_async_rows_are_the_drivers_rows_and_a_cancelled_read_closes_its_connection(session, table):
+    select, address = table
+    direct = AsyncDirectReads(timeout_s=2.0)
+
+    async def scenario() -> None:
+        for i in range(10):
+            rows = await direct.rows(address, select.query_id, key(f"k{i}"), ONE, select.result_metadata)
+            assert rows == [tuple(session.execute(select, (f"k{i}",)).one())]
+        with pytest.raises(DirectUnavailable, match="code=2500"):
+            await direct.rows(address, b"\x00" * 16, key("k1"), ONE, select.result_metadata)
+        loop_key = (asyncio.get_running_loop(), address)
+        assert direct._pool.open[loop_key] == 1
+        read = asyncio.ensure_future(direct.rows(address, select.query_id, key("k3"), ONE, select.result_metadata))
+        await asyncio.sleep(0)  # sent, not answered
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        assert direct._pool.open[loop_key] == 0  # its answer could not be told from the next one's
+        assert await direct.rows(address, select.query_id, key("k3"), ONE, select.result_metadata) == [(3.0, [3.0] * 3)]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        direct.close()
+
+
+def test_async_reads_time_out_on_a_silent_node():
+    node = FakeNode(_frame(0x02))
+    direct = AsyncDirectReads(timeout_s=0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DirectTimeout, match="did not answer in time"):
+            asyncio.run(direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None))
+        assert 0.25 < time.monotonic() - started < 2.0
     finally:
         direct.close()
         node.close()
