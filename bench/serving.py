@@ -732,11 +732,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             measured = measure_rounds({labels[p]: runners[p] for p in paths}, args.rounds, args.warmup, args.seconds,
                                       reporter)
             if "sdk_batch100" in args.phases:  # last: its own rate, and heavy enough to disturb the others
-                rate = args.batch_rate or _batch_rate(reads, args.rate, reporter)
+                rate, probes = (args.batch_rate, []) if args.batch_rate else _batch_rate(reads, args.rate, reporter)
                 labels["sdk_batch100"] = f"sdk_batch100 @ {rate:g}/s"
+                cassandra = _stack_pid("cassandra")
+                cassandra_cpu = group_cpu_seconds(cassandra) if cassandra else 0.0
                 measured |= measure_rounds({labels["sdk_batch100"]: lambda s, p: _threads(reads.sdk_batch, rate, s, p)},
                                            1, args.warmup, args.seconds, reporter)
                 figures["sdk_batch100_rate"] = rate
+                for probe in probes:  # the rates tried, fastest first (flat keys: results.json stays flat)
+                    figures |= {f"sdk_batch100_probe_{probe['rate']:g}_{k}": v for k, v in probe.items() if k != "rate"}
+                if cassandra:  # what one 100-partition read costs the node (warm-up included)
+                    sent = measured[labels["sdk_batch100"]][0].sent * (1 + args.warmup / args.seconds)
+                    figures["sdk_batch100_cassandra_cpu_ms_per_request"] = round(
+                        (group_cpu_seconds(cassandra) - cassandra_cpu) * 1000 / sent, 2)
             for phase, label in labels.items():
                 result, load, cpu_ms = measured[label]
                 figures |= phase_figures(phase, result.summary(), args.seconds)
@@ -780,13 +788,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-def _pin_broker(cpus: frozenset[int]) -> tuple[int, dict[int, set[int]]] | None:
-    """Hold the local stack's Kafka broker to `cpus`; its pid and previous affinities, or None
-    when no broker of the local stack runs (an outside broker is not touched)."""
+def _stack_pid(service: str) -> int | None:
+    """The pid of the local stack's `service` ("kafka" or "cassandra"), None if it does not run."""
+    from skewless.stack.cassandra import Cassandra
     from skewless.stack.kafka import Kafka
     from skewless.stack.settings import load_settings as stack_settings
 
-    pid = Kafka(stack_settings()).process.pid()
+    kind = {"kafka": Kafka, "cassandra": Cassandra}[service]
+    return kind(stack_settings()).process.pid()
+
+
+def _pin_broker(cpus: frozenset[int]) -> tuple[int, dict[int, set[int]]] | None:
+    """Hold the local stack's Kafka broker to `cpus`; its pid and previous affinities, or None
+    when no broker of the local stack runs (an outside broker is not touched)."""
+    pid = _stack_pid("kafka")
     return None if pid is None else (pid, pin_threads(pid, cpus))
 
 
@@ -885,14 +900,20 @@ async def _http(port: int, reads: Reads, rate: float, seconds: float, progress: 
     return await run_load("127.0.0.1", port, body, rate=rate, seconds=seconds, progress=progress)
 
 
-def _batch_rate(reads: Reads, rate: float, reporter: Reporter) -> float:
-    """The first rate of BATCH_RATES (at or under `rate`) that a 3 s probe keeps up with."""
+def _batch_rate(reads: Reads, rate: float, reporter: Reporter) -> tuple[float, list[dict[str, Any]]]:
+    """The first rate of BATCH_RATES (at or under `rate`) that a 3 s probe keeps up with, and
+    each probe's figures."""
     ladder = [r for r in BATCH_RATES if r <= rate] or [rate]
+    probes: list[dict[str, Any]] = []
     for candidate in ladder:
         probe = _threads(reads.sdk_batch, candidate, 3.0, reporter.progress(f"sdk_batch100 probe @ {candidate:g}/s"), workers=8)
-        if probe.errors == 0 and keeps_up(probe.latencies_ms, limit_ms=100.0):
-            return candidate
-    return ladder[-1]
+        kept_up = probe.errors == 0 and keeps_up(probe.latencies_ms, limit_ms=100.0)
+        summary = probe.summary()
+        probes.append({"rate": candidate, "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"],
+                       "errors": summary["errors"], "kept_up": kept_up})
+        if kept_up:
+            return candidate, probes
+    return ladder[-1], probes
 
 
 if __name__ == "__main__":
