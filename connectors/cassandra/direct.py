@@ -47,7 +47,8 @@ class DirectUnavailable(Exception):
 
 
 class DirectRefused(DirectUnavailable):
-    """The server will not take our connections (it wants authentication): stop trying."""
+    """The server will not take our connections (it wants authentication, or another
+    protocol version): stop trying."""
 
 
 class DirectTimeout(DirectUnavailable):
@@ -83,8 +84,8 @@ def _body_length(header: bytes) -> int:
 def _check_ready(answer: Any) -> None:
     if isinstance(answer, AuthenticateMessage):
         raise DirectRefused("the server asks for authentication; reads go through the driver")
-    if not isinstance(answer, ReadyMessage):
-        raise DirectUnavailable(f"unexpected answer to STARTUP: {answer!r}")
+    if not isinstance(answer, ReadyMessage):  # e.g. a server without protocol v4: it will not change its mind
+        raise DirectRefused(f"the server refused a protocol v{PROTOCOL_VERSION} connection: {answer!r}")
 
 
 def _rows(answer: Any) -> list[tuple[Any, ...]]:

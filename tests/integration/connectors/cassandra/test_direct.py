@@ -176,3 +176,18 @@ def test_async_reads_time_out_on_a_silent_node():
     finally:
         direct.close()
         node.close()
+
+
+def test_a_node_that_refuses_the_protocol_version_turns_the_path_off():
+    message = b"Invalid or unsupported protocol version (4)"
+    node = FakeNode(_frame(0x00, struct.pack(">iH", 0x000A, len(message)) + message))  # ERROR: protocol error
+    direct = DirectReads(timeout_s=1.0)
+    try:
+        with pytest.raises(DirectRefused, match="refused a protocol v4 connection.*unsupported protocol"):
+            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+        with pytest.raises(DirectUnavailable, match="refused"):
+            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+        assert len(node._peers) == 1
+    finally:
+        direct.close()
+        node.close()
