@@ -91,8 +91,7 @@ class OnlineClient:
         }
         self._readers: dict[str, OnlineReader] = {}
         self._lock = threading.Lock()
-        self._direct = DirectReads(request_timeout_s) if direct_reads else None
-        self._direct_async = AsyncDirectReads(request_timeout_s) if direct_reads else None
+
         self._cluster = connect_cluster(
             contact_points, local_datacenter, consistency=consistency, request_timeout_s=request_timeout_s
         )
@@ -106,6 +105,11 @@ class OnlineClient:
                 f"cannot connect to Cassandra at {contact_points} (datacenter {local_datacenter}): {exc}; "
                 "is it running (`skewless stack status`)?"
             ) from exc
+        # The direct path speaks plain, unauthenticated TCP: a cluster set up for TLS or
+        # authentication reads through the driver only.
+        plain = all(getattr(self._cluster, a, None) is None for a in ("ssl_context", "ssl_options", "auth_provider"))
+        self._direct = DirectReads(request_timeout_s) if direct_reads and plain else None
+        self._direct_async = AsyncDirectReads(request_timeout_s) if direct_reads and plain else None
 
     # -- preparing -----------------------------------------------------------------
 
