@@ -58,6 +58,20 @@ def test_rows_are_the_drivers_rows(session, table, direct):
     assert len(direct._pool.idle[address]) == 1  # one connection served every read
 
 
+def test_threads_share_the_pool_without_mixing_answers(table, direct):
+    from concurrent.futures import ThreadPoolExecutor
+
+    select, address = table
+
+    def read(i: int) -> list[tuple]:
+        return direct.rows(address, select.query_id, key(f"k{i % 10}"), ONE, select.result_metadata)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(read, range(600)))
+    assert answers == [[(float(i % 10), [float(i % 10)] * (i % 10) or None)] for i in range(600)]
+    assert 1 <= direct._pool.open[address] <= 12 and len(direct._pool.idle[address]) == direct._pool.open[address]
+
+
 def test_a_server_error_is_unavailable_and_the_connection_stays(table, direct):
     select, address = table
     with pytest.raises(DirectUnavailable, match="server error.*code=2500"):
