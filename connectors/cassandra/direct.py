@@ -61,10 +61,6 @@ class DirectTimeout(DirectUnavailable):
 Address = tuple[str, int]
 
 
-def _frame(message: Any) -> bytes:
-    return ProtocolHandler.encode_message(message, _STREAM, PROTOCOL_VERSION, None, False)
-
-
 def _execute(query_id: bytes, params: list[bytes], consistency: int) -> bytes:
     """An EXECUTE frame of a prepared statement (protocol v4), built directly: the driver's
     message never asks the server to skip the metadata."""
@@ -78,7 +74,8 @@ def _execute(query_id: bytes, params: list[bytes], consistency: int) -> bytes:
 
 
 def _startup() -> bytes:
-    return _frame(StartupMessage(cqlversion="3.0.0", options={}))
+    return ProtocolHandler.encode_message(StartupMessage(cqlversion="3.0.0", options={}), _STREAM, PROTOCOL_VERSION,
+                                          None, False)
 
 
 def _decode(header: bytes, body: bytes, result_metadata: Any) -> Any:

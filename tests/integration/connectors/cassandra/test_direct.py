@@ -125,27 +125,38 @@ class FakeNode:
             peer.close()
 
 
-def test_a_silent_node_times_out_within_the_timeout():
+@pytest.mark.parametrize("blocking", [True, False], ids=["sync", "async"])
+def test_a_silent_node_times_out_within_the_timeout(blocking):
     node = FakeNode(_frame(0x02))  # READY, then nothing
-    direct = DirectReads(timeout_s=0.3)
+    direct = DirectReads(timeout_s=0.3) if blocking else AsyncDirectReads(timeout_s=0.3)
     try:
         started = time.monotonic()
         with pytest.raises(DirectTimeout, match="did not answer in time"):
-            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+            read = direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+            if not blocking:
+                asyncio.run(read)
         assert 0.25 < time.monotonic() - started < 2.0
     finally:
         direct.close()
         node.close()
 
 
-def test_a_node_that_wants_authentication_turns_the_path_off():
-    authenticator = b"org.apache.cassandra.auth.PasswordAuthenticator"
-    node = FakeNode(_frame(0x03, struct.pack(">H", len(authenticator)) + authenticator))  # AUTHENTICATE
+AUTHENTICATOR = b"org.apache.cassandra.auth.PasswordAuthenticator"
+UNSUPPORTED = b"Invalid or unsupported protocol version (4)"
+
+
+@pytest.mark.parametrize("startup_answer, why", [
+    (_frame(0x03, struct.pack(">H", len(AUTHENTICATOR)) + AUTHENTICATOR), "authentication"),  # AUTHENTICATE
+    (_frame(0x00, struct.pack(">iH", 0x000A, len(UNSUPPORTED)) + UNSUPPORTED),  # ERROR: protocol error
+     "refused a protocol v4 connection.*unsupported protocol"),
+], ids=["authentication", "protocol-version"])
+def test_a_node_that_refuses_our_connection_turns_the_path_off(startup_answer, why):
+    node = FakeNode(startup_answer)
     direct = DirectReads(timeout_s=1.0)
     try:
-        with pytest.raises(DirectRefused, match="authentication"):
+        with pytest.raises(DirectRefused, match=why):
             direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
-        with pytest.raises(DirectUnavailable, match="authentication"):  # no second attempt
+        with pytest.raises(DirectUnavailable, match=why):  # no second attempt
             direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
         assert len(node._peers) == 1
     finally:
@@ -177,31 +188,3 @@ def test_async_rows_are_the_drivers_rows_and_a_cancelled_read_closes_its_connect
         asyncio.run(scenario())
     finally:
         direct.close()
-
-
-def test_async_reads_time_out_on_a_silent_node():
-    node = FakeNode(_frame(0x02))
-    direct = AsyncDirectReads(timeout_s=0.3)
-    try:
-        started = time.monotonic()
-        with pytest.raises(DirectTimeout, match="did not answer in time"):
-            asyncio.run(direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None))
-        assert 0.25 < time.monotonic() - started < 2.0
-    finally:
-        direct.close()
-        node.close()
-
-
-def test_a_node_that_refuses_the_protocol_version_turns_the_path_off():
-    message = b"Invalid or unsupported protocol version (4)"
-    node = FakeNode(_frame(0x00, struct.pack(">iH", 0x000A, len(message)) + message))  # ERROR: protocol error
-    direct = DirectReads(timeout_s=1.0)
-    try:
-        with pytest.raises(DirectRefused, match="refused a protocol v4 connection.*unsupported protocol"):
-            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
-        with pytest.raises(DirectUnavailable, match="refused"):
-            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
-        assert len(node._peers) == 1
-    finally:
-        direct.close()
-        node.close()
