@@ -206,9 +206,15 @@ class TiledWindows:
         return Position(tiles=[{} for _ in self.features], merged=[None for _ in self.features])
 
     def _record(self, state: EntityState, changes: list[tuple[int, Values]]) -> list[Update]:
+        # Only instants after the sealed point are kept: a walk may pass instants the watermark
+        # has already sealed (a timer that fires after a jump of more than the lateness), and
+        # a correction replays from the sealed point, so a step at or before it would be
+        # "corrected" to the sealed point's value.
+        sealed_at = state.sealed_at
         for instant, values in changes:
-            state.steps[instant] = values
-            state.revisions[instant] = 0
+            if sealed_at is None or instant > sealed_at:
+                state.steps[instant] = values
+                state.revisions[instant] = 0
         return [Update(instant, values) for instant, values in changes]
 
     def _seal(self, state: EntityState, watermark: int) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from skewless.spec import FeatureSpec
-from tests.unit.udfs.test_tiles import DAY, FEATURES, HOUR, Driver, random_stream
+from tests.unit.udfs.test_tiles import DAY, FEATURES, HOUR, Driver, drive_unbounded, random_stream
 from udfs.tiles import TiledWindows
 
 SEEDS = range(120)
@@ -182,6 +182,24 @@ def _check(jar: str, seeds: range, *flags: str) -> None:
 
 def test_java_engine_equals_python_engine(jar: str) -> None:
     _check(jar, SEEDS)
+
+
+def test_java_engine_equals_python_engine_over_unbounded_interleavings(jar: str) -> None:
+    """Many sparse keys behind one periodic watermark, no horizon: timers that fire after
+    watermark jumps of any size, the interleaving that unbounded runs see."""
+    seeds = range(5000, 5080)
+    recorders: list[Recorder] = []
+    for seed in seeds:
+        rng = random.Random(seed)
+        turn = ALL_FEATURES[seed % len(ALL_FEATURES)]
+        features = [turn, *(f for f in rng.sample(ALL_FEATURES, rng.randint(0, 5)) if f is not turn)]
+        keys, _ = drive_unbounded(rng, features, Recorder)
+        recorders += [k.engine for k in keys]  # type: ignore[misc]
+    lines = replay(jar, recorders)
+    at = 0
+    for recorder in recorders:
+        at = compare(-1, recorder, lines, at)
+    assert at == len(lines)
 
 
 def test_state_encode_decode_after_every_call_changes_nothing(jar: str) -> None:

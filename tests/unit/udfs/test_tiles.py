@@ -203,3 +203,78 @@ def test_state_never_holds_more_tiles_than_the_window() -> None:
         assert len(state.sealed.tiles[0]) <= feature.tiles
         assert len(state.recent) <= 2
     assert state.live.last_values == (24.0,)
+
+
+def test_a_timer_after_a_watermark_jump_past_the_lateness_leaves_sealed_instants_alone() -> None:
+    """A live run's periodic watermark can jump past an idle entity's expiries by more than
+    the lateness: the timer then walks instants that are already sealed. An out-of-order
+    event after that must correct only instants after the sealed point."""
+    features = [
+        FeatureSpec("count_1h", "count", None, HOUR, HOUR),
+        FeatureSpec("count_2h", "count", None, 2 * HOUR, HOUR),
+        FeatureSpec("count_3h", "count", None, 3 * HOUR, HOUR),
+    ]
+    engine = TiledWindows(features, lateness_ms=HOUR)
+    driver = Driver(engine, disorder=0)
+    driver.event(30 * 60_000, {})
+    driver.advance_watermark(3 * HOUR + 40 * 60_000)  # walks 1:00, 2:00, 3:00; seals up to 2:40
+    assert [(u.valid_from, u.revision, u.values) for u, _ in driver.log[1:]] == [
+        (HOUR, 0, (0, 1, 1)),
+        (2 * HOUR, 0, (0, 0, 1)),
+        (3 * HOUR, 0, (0, 0, 0)),
+    ]
+    del driver.log[:]
+    driver.event(2 * HOUR + 50 * 60_000, {})  # after the sealed point, before the newest instant
+    assert [(u.valid_from, u.revision, u.values) for u, _ in driver.log] == [
+        (2 * HOUR + 50 * 60_000, 0, (1, 1, 2)),
+        (3 * HOUR, 1, (0, 1, 1)),
+    ]
+
+
+def drive_unbounded(
+    rng: random.Random, features: list[FeatureSpec], engine_of: type[TiledWindows] = TiledWindows
+) -> tuple[list[Driver], list[FeatureSpec]]:
+    """Many sparse keys behind one periodic watermark, as an unbounded job sees them: each
+    watermark (every few events, of bounded out-of-orderness over all keys) fires every
+    key's due timers, so an idle key's timers fire after jumps of any size, and no horizon
+    stops expiry. One engine per key (`engine_of(features, lateness, None)`), so a recording
+    engine records one key."""
+    lateness = rng.choice([0, 30 * 60_000, HOUR, DAY])
+    disorder = rng.choice([0, 10 * 60_000, HOUR])
+    keys = [Driver(engine_of(features, lateness, None), disorder) for _ in range(rng.randint(1, 12))]
+    span = rng.choice([6 * HOUR, 3 * DAY, 20 * DAY])
+    n = rng.randint(20, 40 * len(keys))
+    times = sorted(rng.randrange(span) for _ in range(n))
+    late = 2 * lateness + HOUR
+    arrivals = sorted((t + rng.uniform(0, disorder) + (rng.uniform(0, late) if rng.random() < 0.05 else 0), t) for t in times)
+    period = rng.choice([1, 7, 40, 200])
+    watermark, max_seen = -(2**63), -(2**63)
+    for _, ts in arrivals:
+        key = rng.choice(keys)
+        key.watermark = watermark
+        key.event(ts, {"amount": rng.choice(AMOUNT_POOL) if rng.random() < 0.3 else round(rng.uniform(-50, 500), 2)})
+        max_seen = max(max_seen, ts)
+        if rng.random() < 1 / period:
+            watermark = max(watermark, max_seen - disorder - 1)
+            for k in keys:
+                k.advance_watermark(watermark)
+    for k in keys:  # the producer goes quiet; the watermark follows the last events and beyond
+        k.advance_watermark(max_seen + 40 * DAY)
+    return keys, features
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_unbounded_interleavings_equal_the_oracle(seed: int) -> None:
+    rng = random.Random(seed)
+    turn = FEATURES[seed % len(FEATURES)]  # every operation in turn
+    features = [turn, *(f for f in rng.sample(FEATURES, rng.randint(0, 5)) if f is not turn)]
+    keys, features = drive_unbounded(rng, features)
+    empty = values_at(features, [], 0)
+    for driver in keys:
+        for u, known in driver.log:
+            assert values_agree(features, u.values, driver.accepted[:known], u.valid_from), u
+        accepted = sorted(driver.accepted, key=lambda e: e[0])
+        history = latest_history(driver.log)
+        probes = {u.valid_from + d for u, _ in driver.log for d in (-1, 0)} | {ts for ts, _ in accepted}
+        for t in sorted(probes):
+            assert values_agree(features, history_value(history, t, empty), accepted, t), t

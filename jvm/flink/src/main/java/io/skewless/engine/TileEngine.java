@@ -266,8 +266,15 @@ public final class TileEngine {
     // -- bookkeeping for corrections -----------------------------------------------------------
 
     private List<Update> record(EntityState state, List<Update> changes) {
+        // Only instants after the sealed point are kept: a walk may pass instants the watermark
+        // has already sealed (a timer that fires after a jump of more than the lateness), and a
+        // correction replays from the sealed point, so a step at or before it would be
+        // "corrected" to the sealed point's value.
+        long sealedAt = state.sealedAt;
         for (Update u : changes) {
-            state.steps.put(u.validFrom, u.values, 0);
+            if (sealedAt == NONE || u.validFrom > sealedAt) {
+                state.steps.put(u.validFrom, u.values, 0);
+            }
         }
         return changes;
     }
