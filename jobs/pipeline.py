@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pyflink.common import Configuration
+from pyflink.common.job_client import JobClient
 from pyflink.datastream import CheckpointingMode, DataStream, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
@@ -27,8 +29,9 @@ from connectors.iceberg.catalog import CatalogConfig
 from connectors.kafka.topics import KEEP_FOREVER, ensure_topic
 from connectors.iceberg.flink_sink import add_history_sink
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
-from jobs.sources import dead_letter_sink_ddl, dead_letter_topic, kafka_source_ddl
-from skewless.errors import SpecError
+from jobs.sources import EventTimeWatermarks, dead_letter_sink_ddl, dead_letter_topic, read_events
+from skewless.checkpoints import ALL_COMMITS, SAVEPOINT_INFO, Lineage, RestorePoint, restore_point_at
+from skewless.errors import SkewlessError, SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
 from udfs.aggregator import aggregate, late_events_of, update_type
@@ -73,16 +76,28 @@ def set_uid_prefix(t_env: StreamTableEnvironment, prefix: str) -> None:
     config.set("table.exec.iceberg.use-v2-sink", "true")
 
 
-def read_topic(t_env: StreamTableEnvironment, topic: str, specs: Sequence[ViewSpec], settings: Settings, options: RunOptions) -> DataStream:
-    """The topic's raw records (value, topic, partition, offset), watermarked from the Kafka timestamp.
+def read_topic(
+    env: StreamExecutionEnvironment,
+    topic: str,
+    specs: Sequence[ViewSpec],
+    fields: Sequence[Field],
+    schema_texts: Sequence[str],
+    settings: Settings,
+    options: RunOptions,
+) -> DataStream:
+    """The topic's records, decoded, watermarked per partition from the decoded event time.
 
     The watermark is the topic's, so it waits for the most out-of-order view.
     """
-    out_of_orderness = max(s.out_of_orderness_ms for s in specs)
-    table = f"{_table_name(topic)}_raw"
-    t_env.execute_sql(kafka_source_ddl(table, topic, settings.kafka_bootstrap, options.group_id, out_of_orderness, options.bounded))
-    set_uid_prefix(t_env, f"{topic}-source")
-    return t_env.to_data_stream(t_env.from_path(table))
+    watermarks = EventTimeWatermarks(
+        out_of_orderness_ms=max(s.out_of_orderness_ms for s in specs),
+        idle_ms=settings.source_idle_timeout_ms,
+        future_bound_ms=settings.future_event_time_bound_ms,
+    )
+    return read_events(
+        env, topic, settings.kafka_bootstrap, options.group_id, schema_texts, fields,
+        specs[0].event_time_field, watermarks, options.bounded,
+    )
 
 
 def add_view(
@@ -132,7 +147,7 @@ def build_pipeline(
     fields = record_fields(schema_texts)
     for spec in specs:
         check_view(spec, fields)
-    raw = read_topic(t_env, topic, specs, settings, options)
+    raw = read_topic(env, topic, specs, fields, schema_texts, settings, options)
     decoded = (
         decode_records(raw, schema_texts, fields, specs[0].event_time_field).name(f"decode {topic}").uid(f"{topic}-decode")
     )
@@ -173,23 +188,69 @@ def history_table(spec: ViewSpec) -> HistoryTable:
 
 
 def make_environment(
-    settings: Settings, savepoint: str | None = None, ignore_unclaimed_state: bool = False
+    settings: Settings,
+    lineage: Lineage,
+    restore: RestorePoint | None,
+    bounded: bool,
+    ignore_unclaimed_state: bool = False,
 ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
-    """The job's environments; `savepoint` restores state (matched to operators by uid)."""
+    """The job's environments; `restore` restores state (matched to operators by uid).
+
+    An unbounded job checkpoints into its lineage's folder and keeps its checkpoints when it
+    fails or is cancelled, so the next `skewless run` resumes from them. A bounded run is a
+    replay from the whole topic: its checkpoints serve its own commits only (its final one
+    holds finished sources, which no later run could read on from).
+    """
     config = flink_configuration()
-    config.set_string("execution.checkpointing.dir", (settings.home / "checkpoints").as_uri())
-    # Watermarks of an idle partition must not hold back the others.
-    config.set_string("table.exec.source.idle-timeout", "30 s")
-    if savepoint:
-        config.set_string("execution.state-recovery.path", savepoint)
+    if bounded:
+        config.set_string("execution.checkpointing.dir", (settings.home / "checkpoints" / "bounded").as_uri())
+        config.set_string("execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS")
+        # A replay that keeps failing should fail, not retry for ever.
+        config.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff", "6")
+    else:
+        config.set_string("execution.checkpointing.dir", lineage.checkpoint_dir.as_uri())
+        config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    config.set_string("execution.checkpointing.savepoint-dir", lineage.savepoint_dir.as_uri())
+    if restore is not None:
+        config.set_string("execution.state-recovery.path", restore.path.as_uri())
         # Needed when the savepoint holds state of views this job no longer runs.
         config.set_string("execution.state-recovery.ignore-unclaimed-state", str(ignore_unclaimed_state).lower())
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(settings.parallelism)
     env.enable_checkpointing(settings.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     t_env = StreamTableEnvironment.create(env)
-    t_env.get_config().set("table.exec.source.idle-timeout", "30 s")
     return env, t_env
+
+
+def prepare_history(
+    specs: Sequence[ViewSpec], catalog: CatalogConfig, lineage: Lineage, restore: RestorePoint | None
+) -> None:
+    """Bring each view's history to the state the job starts from, so no row is written twice.
+
+    Resuming from a checkpoint or savepoint: the commits after it are rolled back (the job
+    replays them). Starting without state: the job replays the whole topic, so the history is
+    rebuilt; the deleting snapshot says so (`skewless.rebuild`).
+    """
+    from connectors.iceberg.rollback import roll_back, truncate
+
+    for spec in specs:
+        table = ensure_history_table(catalog, history_table(spec))
+        if restore is None:
+            rows = truncate(table, f"{lineage.name} from scratch")
+            if rows:
+                print(f"history of {spec.name}: rebuilding from the whole topic ({rows} rows replaced)", file=sys.stderr)
+            continue
+        if restore.job_id is None or restore.checkpoint_id is None:
+            print(f"history of {spec.name}: {restore.path} does not say which job made it; not rolled back", file=sys.stderr)
+            continue
+        allowed, root_started = lineage.ancestry(restore)
+        done = roll_back(table, allowed, root_started)
+        if done.removed_snapshots:
+            print(
+                f"history of {spec.name}: rolled back {done.removed_snapshots} commits ({done.removed_rows} rows) "
+                f"made after {restore.kind} {restore.path.name}; the job replays them",
+                file=sys.stderr,
+            )
 
 
 def prepare_sinks(specs: Sequence[ViewSpec], settings: Settings, catalog: CatalogConfig) -> None:
@@ -209,6 +270,18 @@ def default_group_id(specs: Sequence[ViewSpec]) -> str:
     return f"skewless-{topic_of(specs)}-{'+'.join(sorted(s.uid for s in specs))}"
 
 
+def choose_restore(lineage: Lineage, savepoint: str | None, from_scratch: bool, bounded: bool) -> RestorePoint | None:
+    """What the job starts from: a given savepoint, else (unbounded) the lineage's newest
+    checkpoint or savepoint, else nothing (a rebuild from the whole topic)."""
+    if savepoint:
+        if from_scratch:
+            raise SpecError("--savepoint and --from-scratch exclude each other")
+        return restore_point_at(savepoint)
+    if from_scratch or bounded:
+        return None
+    return lineage.newest()
+
+
 def run(
     specs: Sequence[ViewSpec],
     settings: Settings,
@@ -217,14 +290,76 @@ def run(
     schemas: list[Path],
     savepoint: str | None = None,
     ignore_unclaimed_state: bool = False,
+    from_scratch: bool = False,
 ) -> float:
     """Run the pipeline to completion (bounded) or forever; returns the wall time in seconds."""
+    lineage = Lineage(settings.home, topic_of(specs), [s.uid for s in specs])
+    running = lineage.running()
+    if running:
+        raise SpecError(f"a job of {lineage.name} is running already (pid {running['pid']}); stop it with `skewless stop`")
+    restore = choose_restore(lineage, savepoint, from_scratch, options.bounded)
     prepare_sinks(specs, settings, catalog)
-    env, t_env = make_environment(settings, savepoint, ignore_unclaimed_state)
+    prepare_history(specs, catalog, lineage, restore)
+    print(
+        f"{lineage.name}: " + (f"resuming from {restore.kind} {restore.path}" if restore else "starting from the earliest offsets"),
+        file=sys.stderr,
+    )
+    env, t_env = make_environment(settings, lineage, restore, options.bounded, ignore_unclaimed_state)
     build_pipeline(env, t_env, specs, settings, catalog, [p.read_text() for p in schemas], options)
     started = time.monotonic()
-    env.execute(job_name(specs))
+    client = env.execute_async(job_name(specs))
+    job_id = str(client.get_job_id())
+    lineage.record_start(job_id, int(time.time() * 1000), restore)
+    lineage.mark_running(job_id, os.getpid())
+    try:
+        await_job(client, job_id, lineage)
+    finally:
+        lineage.clear_running()
     return time.monotonic() - started
+
+
+def await_job(client: JobClient, job_id: str, lineage: Lineage) -> None:
+    """Wait for the job to end, serving `skewless stop`: SIGUSR1 stops it with a savepoint in
+    the lineage's folder, SIGTERM cancels it (its checkpoints are retained either way)."""
+    requests: list[int] = []
+    for signum in (signal.SIGUSR1, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: requests.append(number))
+    result = client.get_job_execution_result()
+    stopped = False
+    while not result.done():
+        if requests:
+            stopped = True
+            if requests[0] == signal.SIGUSR1:
+                path = stop_with_savepoint(client, lineage.savepoint_dir.as_uri())
+                record_savepoint(lineage, job_id, path)
+                print(f"savepoint: {path}", file=sys.stderr)
+            else:
+                client.cancel().result()
+            break
+        time.sleep(0.2)
+    try:
+        result.result()
+    except Exception:  # a cancelled job's result is an error; a stopped one is not a failure
+        if not stopped:
+            raise
+
+
+def stop_with_savepoint(client: JobClient, folder: str) -> str:
+    """Stop-with-savepoint (no drain: timers stay pending in the savepoint); returns its path.
+    PyFlink 2.1's wrapper misses Flink 2's format argument, so the Java client is called."""
+    from pyflink.common.completable_future import CompletableFuture
+    from pyflink.java_gateway import get_gateway
+
+    canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    return CompletableFuture(client._j_job_client.stopWithSavepoint(False, folder, canonical), str).result()
+
+
+def record_savepoint(lineage: Lineage, job_id: str, path: str) -> None:
+    """skewless.json beside the savepoint's _metadata: which job took it. A stopped job commits
+    nothing after its savepoint, so every commit of that job is in the savepoint's state."""
+    folder = Path(path.removeprefix("file:").removeprefix("//"))
+    (folder / SAVEPOINT_INFO).write_text(json.dumps({"job_id": job_id, "checkpoint_id": ALL_COMMITS}))
+    lineage.last_stop_path.write_text(json.dumps({"savepoint": str(folder)}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,12 +374,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ignore-unclaimed-state", action="store_true", help="restore even if the savepoint has state of views not run"
     )
+    parser.add_argument("--from-scratch", action="store_true", help="ignore retained state: rebuild from the whole topic")
     args = parser.parse_args(argv)
     specs = [ViewSpec.from_dict(json.loads(p.read_text())) for p in args.spec]
     settings = load_settings()
     options = RunOptions(args.bounded, args.until, args.group_id or default_group_id(specs))
     catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
-    run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state)
+    try:
+        run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state, args.from_scratch)
+    except SkewlessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -77,13 +77,23 @@ def produce(topic, events, users, days, seed, end_ms, disorder_ms, partitions, m
 @click.option("--bounded/--unbounded", default=True, show_default=True, help="stop at the topic's current end")
 @click.option("--until", type=int, default=None, help="expiry horizon, epoch ms (bounded default: now)")
 @click.option("--group-id", default=None, help="Kafka consumer group (default: per topic and view versions)")
-@click.option("--savepoint", default=None, help="restore operator state from this savepoint (matched by operator uid)")
+@click.option("--savepoint", default=None, help="restore operator state from this savepoint or checkpoint (matched by operator uid)")
+@click.option("--from-scratch", is_flag=True, help="ignore the retained state and rebuild from the whole topic")
 def run(
-    views: tuple[str, ...], topic: str | None, bounded: bool, until: int | None, group_id: str | None, savepoint: str | None
+    views: tuple[str, ...],
+    topic: str | None,
+    bounded: bool,
+    until: int | None,
+    group_id: str | None,
+    savepoint: str | None,
+    from_scratch: bool,
 ) -> None:
     """Run one job for the views of one topic on a local Flink mini-cluster.
 
-    Views come from the registry; only when it has none, from the example repo (features.VIEWS).
+    Unbounded, it resumes from the newest checkpoint or savepoint of its lineage (the topic
+    plus the view versions), or rebuilds from the whole topic when it has none. A bounded run
+    is a replay: it always rebuilds. Views come from the registry; only when it has none, from
+    the example repo (features.VIEWS).
     """
     from features import VIEWS
     from skewless.registry.store import default_url
@@ -99,9 +109,74 @@ def run(
     if bounded and until is None:
         until = int(time.time() * 1000)
     seconds = run_job(
-        job.specs, settings, bounded=bounded, until=until, group_id=group_id, schemas=schemas, savepoint=savepoint
+        job.specs,
+        settings,
+        bounded=bounded,
+        until=until,
+        group_id=group_id,
+        schemas=schemas,
+        savepoint=savepoint,
+        from_scratch=from_scratch,
     )
     click.echo(json.dumps({"topic": job_topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}))
+
+
+def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
+    from features import VIEWS
+    from skewless.checkpoints import Lineage
+    from skewless.registry.store import default_url
+    from skewless.runner import select_views
+    from skewless.settings import load_settings
+
+    settings = load_settings()
+    job = select_views(settings.registry_url.get_secret_value() or default_url(settings.home), views, topic, VIEWS)
+    return Lineage(settings.home, job.specs[0].source_topic, [s.uid for s in job.specs])
+
+
+@main.command()
+@click.option("--view", "views", multiple=True, metavar="NAME[@VERSION]", help="a view of the job (repeatable)")
+@click.option("--topic", default=None, help="the job of every registered view of this topic")
+def checkpoints(views: tuple[str, ...], topic: str | None) -> None:
+    """List the retained checkpoints and savepoints of a job's lineage, newest first (JSON lines).
+
+    `skewless run` resumes from the first one listed; `--savepoint PATH` picks another.
+    """
+    lineage = _lineage(views, topic)
+    points = lineage.restore_points()
+    if not points:
+        click.echo(f"{lineage.name}: no checkpoint or savepoint yet", err=True)
+    for point in points:
+        click.echo(json.dumps({"lineage": lineage.name, **point.to_dict()}))
+
+
+@main.command()
+@click.option("--view", "views", multiple=True, metavar="NAME[@VERSION]", help="a view of the job (repeatable)")
+@click.option("--topic", default=None, help="the job of every registered view of this topic")
+@click.option("--savepoint", is_flag=True, help="stop with a savepoint (printed) instead of cancelling")
+@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1), help="seconds to wait")
+def stop(views: tuple[str, ...], topic: str | None, savepoint: bool, timeout: float) -> None:
+    """Stop the running job of a lineage; its checkpoints are retained, so `run` resumes."""
+    import os
+    import signal
+
+    lineage = _lineage(views, topic)
+    running = lineage.running()
+    if running is None:
+        raise SkewlessError(f"no job of {lineage.name} is running")
+    pid = int(running["pid"])  # type: ignore[arg-type]
+    lineage.last_stop_path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1 if savepoint else signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while lineage.running() is not None:
+        if time.monotonic() > deadline:
+            raise SkewlessError(f"job {running['job_id']} (pid {pid}) did not stop within {timeout:.0f} s")
+        time.sleep(0.5)
+    if savepoint:
+        if not lineage.last_stop_path.is_file():
+            raise SkewlessError(f"job {running['job_id']} stopped without reporting a savepoint; see its output")
+        click.echo(json.loads(lineage.last_stop_path.read_text())["savepoint"])
+    else:
+        click.echo(f"cancelled job {running['job_id']}")
 
 
 @main.command()

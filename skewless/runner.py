@@ -54,6 +54,7 @@ def run_job(
     group_id: str | None = None,
     schemas: list[Path] | None = None,
     savepoint: str | None = None,
+    from_scratch: bool = False,
 ) -> float:
     """Run jobs/pipeline.py for the views of one topic; returns the wall time. Raises if the job fails."""
     specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
@@ -79,6 +80,8 @@ def run_job(
         cmd += ["--group-id", group_id]
     if savepoint:
         cmd += ["--savepoint", savepoint]
+    if from_scratch:
+        cmd.append("--from-scratch")
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env)
     if done.returncode != 0:

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     iceberg_namespace: str = "skewless"
     checkpoint_interval_ms: int = Field(default=10_000, ge=100)
     parallelism: int = Field(default=1, ge=1)
+    # An event time further ahead of the clock than this is dead-lettered and moves no watermark.
+    future_event_time_bound_ms: int = Field(default=300_000, ge=0)
+    # A Kafka partition without records for this long stops holding back the watermark.
+    source_idle_timeout_ms: int = Field(default=30_000, ge=1)
     # A SQLAlchemy URL (it may hold a password); empty: SQLite at <home>/registry.db.
     registry_url: SecretStr = Field(default=SecretStr(""), description="feature registry database URL")
 

@@ -13,14 +13,13 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * The decode stage of a topic in the JVM, with the contract of udfs.decode.DecodeRecords: raw Kafka
- * rows in, the generic typed rows of the writer schemas' fields out, bad records to
- * {@link DeadLetters#tag()} as dead letters (stage "decode"), counted by {@value #DEAD_LETTERS_METRIC}.
+ * The decode stage of a topic: {@link EventSource} decodes each record as it reads it; this stage
+ * sends the records it could not decode to {@link DeadLetters#tag()} as dead letters (stage
+ * "decode"), counted by {@value #DEAD_LETTERS_METRIC}, and passes the others on.
  *
- * <p>Input: (value BYTES, topic STRING, partition INT, offset LONG, anything after is ignored), as
- * the Kafka table source of jobs/pipeline.py read_topic yields. Output ({@link #outputType()}): one
- * column per field (STRING, LONG, DOUBLE or BOOLEAN), then __value BYTES, __topic STRING,
- * __partition INT, __offset LONG. Decoding and its checks: {@link EventDecoder}.
+ * <p>Input: {@link EventSource#outputType} rows. Output ({@link #outputType()}): one column per field
+ * (STRING, LONG, DOUBLE or BOOLEAN), then __value BYTES, __topic STRING, __partition INT, __offset
+ * LONG. Decoding and its checks: {@link EventDecoder}.
  */
 public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -35,7 +34,6 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private final String[] fieldTypes;
     private final String timeField;
 
-    private transient EventDecoder decoder;
     private transient Counter deadLetters;
     private transient OutputTag<Row> deadTag;
 
@@ -63,24 +61,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
 
     /** udfs.decode.record_type of the fields. */
     public TypeInformation<Row> outputType() {
-        int n = fieldNames.length;
-        String[] names = new String[n + TRAILER.length];
-        TypeInformation<?>[] types = new TypeInformation<?>[names.length];
-        for (int i = 0; i < n; i++) {
-            names[i] = fieldNames[i];
-            types[i] = switch (fieldTypes[i]) {
-                case "STRING" -> Types.STRING;
-                case "LONG" -> Types.LONG;
-                case "DOUBLE" -> Types.DOUBLE;
-                default -> Types.BOOLEAN;
-            };
-        }
-        System.arraycopy(TRAILER, 0, names, n, TRAILER.length);
-        types[n] = PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
-        types[n + 1] = Types.STRING;
-        types[n + 2] = Types.INT;
-        types[n + 3] = Types.LONG;
-        return Types.ROW_NAMED(names, types);
+        return EventSource.rowType(fieldNames, fieldTypes, false);
     }
 
     /** raw through this stage: one call from Python instead of process(...). */
@@ -94,7 +75,6 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
 
     @Override
     public void open(OpenContext openContext) {
-        decoder = newDecoder();
         deadLetters = getRuntimeContext().getMetricGroup().counter(DEAD_LETTERS_METRIC);
         deadTag = DeadLetters.tag();
     }
@@ -105,13 +85,19 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
 
     @Override
     public void processElement(Row value, Context ctx, Collector<Row> out) {
-        byte[] raw = (byte[]) value.getField(0);
-        try {
-            out.collect(row(decoder.decode(raw), value));
-        } catch (EventDecoder.DecodeException e) {
+        int n = fieldNames.length;
+        Object error = value.getField(n + TRAILER.length);
+        if (error != null) {
             deadLetters.inc();
-            ctx.output(deadTag, deadLetter(raw, e.getMessage(), value.getField(1), value.getField(2), value.getField(3)));
+            ctx.output(deadTag, deadLetter((byte[]) value.getField(n), (String) error, value.getField(n + 1),
+                    value.getField(n + 2), value.getField(n + 3)));
+            return;
         }
+        Row row = new Row(n + TRAILER.length);
+        for (int i = 0; i < row.getArity(); i++) {
+            row.setField(i, value.getField(i));
+        }
+        out.collect(row);
     }
 
     /** The decoded row: the columns, then the input's value, topic, partition and offset. */

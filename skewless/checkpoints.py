@@ -1,0 +1,210 @@
+"""Where a job's checkpoints and savepoints live, which one a run resumes from, and the journal
+of which job restored from what.
+
+A *lineage* is one topic plus one set of view versions: the jobs that run it form a chain,
+each resuming from the newest checkpoint or savepoint of the one before. Everything of a
+lineage sits in one stable folder, whatever Flink's random job ids:
+
+    <home>/jobs/<lineage>/checkpoints/<job id>/chk-<n>/_metadata   (retained by Flink)
+    <home>/jobs/<lineage>/savepoints/<name>/_metadata               (+ skewless.json: job, checkpoint)
+    <home>/jobs/journal.jsonl                                       (one line per job started)
+    <home>/jobs/<lineage>/running.json                              (the job running now, if any)
+
+The journal lets a restore from an older point find which history commits lie after it
+(connectors.iceberg.rollback): the commits of the restored job after that checkpoint, and of
+every job that is not an ancestor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from skewless.errors import SkewlessError
+
+_CHECKPOINT = re.compile(r"^chk-(\d+)$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+SAVEPOINT_INFO = "skewless.json"
+# The checkpoint id a stop-with-savepoint records: the stopped job committed nothing after it.
+ALL_COMMITS = 2**62
+
+
+def lineage_name(topic: str, view_uids: Sequence[str]) -> str:
+    """`<topic>--<uid>+<uid>...`, sorted, filesystem- and Kafka-safe."""
+    return _UNSAFE.sub("_", f"{topic}--{'+'.join(sorted(view_uids))}")
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    path: Path
+    kind: str  # "checkpoint" or "savepoint"
+    job_id: str | None
+    checkpoint_id: int | None
+    completed_at_ms: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    job_id: str
+    lineage: str
+    started_at_ms: int
+    restored_job_id: str | None
+    restored_checkpoint_id: int | None
+    restored_path: str | None
+
+
+class Lineage:
+    def __init__(self, home: Path, topic: str, view_uids: Sequence[str]) -> None:
+        self.name = lineage_name(topic, view_uids)
+        self.root = home / "jobs"
+        self.folder = self.root / self.name
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.folder / "checkpoints"
+
+    @property
+    def savepoint_dir(self) -> Path:
+        return self.folder / "savepoints"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "journal.jsonl"
+
+    @property
+    def running_path(self) -> Path:
+        return self.folder / "running.json"
+
+    @property
+    def last_stop_path(self) -> Path:
+        return self.folder / "last-stop.json"
+
+    def restore_points(self) -> list[RestorePoint]:
+        """Every completed checkpoint and savepoint of the lineage, newest first."""
+        points = [
+            p
+            for p in (*(_checkpoint(m) for m in self.checkpoint_dir.glob("*/chk-*/_metadata")),
+                      *(savepoint_at(m.parent) for m in self.savepoint_dir.glob("*/_metadata")))
+            if p is not None
+        ]
+        return sorted(points, key=lambda p: (p.completed_at_ms, p.checkpoint_id or 0), reverse=True)
+
+    def newest(self) -> RestorePoint | None:
+        points = self.restore_points()
+        return points[0] if points else None
+
+    # -- the journal -----------------------------------------------------------------------
+
+    def record_start(self, job_id: str, started_at_ms: int, restored: RestorePoint | None) -> None:
+        entry = JournalEntry(
+            job_id=job_id,
+            lineage=self.name,
+            started_at_ms=started_at_ms,
+            restored_job_id=restored.job_id if restored else None,
+            restored_checkpoint_id=restored.checkpoint_id if restored else None,
+            restored_path=str(restored.path) if restored else None,
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.journal_path.open("a") as out:
+            out.write(json.dumps(asdict(entry)) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def journal(self) -> dict[str, JournalEntry]:
+        if not self.journal_path.is_file():
+            return {}
+        entries = {}
+        for line in self.journal_path.read_text().splitlines():
+            if line.strip():
+                entry = JournalEntry(**json.loads(line))
+                entries[entry.job_id] = entry
+        return entries
+
+    def ancestry(self, point: RestorePoint) -> tuple[dict[str, int], int | None]:
+        """For a restore from `point`: per ancestor job, the newest checkpoint id whose commits
+        are in the restored state, and the start time of the chain's first job (None when the
+        journal does not know it)."""
+        journal = self.journal()
+        allowed: dict[str, int] = {}
+        job, checkpoint = point.job_id, point.checkpoint_id
+        root_started: int | None = None
+        while job is not None and checkpoint is not None and job not in allowed:
+            allowed[job] = checkpoint
+            entry = journal.get(job)
+            if entry is None:
+                break
+            root_started = entry.started_at_ms
+            job, checkpoint = entry.restored_job_id, entry.restored_checkpoint_id
+        return allowed, root_started
+
+    # -- the running job ---------------------------------------------------------------------
+
+    def mark_running(self, job_id: str, pid: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.running_path.write_text(json.dumps({"job_id": job_id, "pid": pid}))
+
+    def clear_running(self) -> None:
+        self.running_path.unlink(missing_ok=True)
+
+    def running(self) -> dict[str, object] | None:
+        """The job `skewless run` runs now for this lineage, if its process is alive."""
+        try:
+            info = json.loads(self.running_path.read_text())
+            os.kill(int(info["pid"]), 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return info
+
+
+def _checkpoint(metadata: Path) -> RestorePoint | None:
+    match = _CHECKPOINT.match(metadata.parent.name)
+    if not match:
+        return None
+    return RestorePoint(
+        path=metadata.parent,
+        kind="checkpoint",
+        job_id=metadata.parent.parent.name,
+        checkpoint_id=int(match.group(1)),
+        completed_at_ms=int(metadata.stat().st_mtime * 1000),
+    )
+
+
+def savepoint_at(folder: Path) -> RestorePoint | None:
+    """A savepoint folder (with `_metadata`); job and checkpoint id from skewless.json when the
+    savepoint was taken by `skewless stop --savepoint`."""
+    metadata = folder / "_metadata"
+    if not metadata.is_file():
+        return None
+    info: dict[str, object] = {}
+    if (folder / SAVEPOINT_INFO).is_file():
+        info = json.loads((folder / SAVEPOINT_INFO).read_text())
+    checkpoint = info.get("checkpoint_id")
+    return RestorePoint(
+        path=folder,
+        kind="savepoint",
+        job_id=str(info["job_id"]) if info.get("job_id") else None,
+        checkpoint_id=int(checkpoint) if isinstance(checkpoint, int) else None,
+        completed_at_ms=int(metadata.stat().st_mtime * 1000),
+    )
+
+
+def restore_point_at(path: str) -> RestorePoint:
+    """The checkpoint or savepoint at a path given by the user; an error says what is wrong."""
+    folder = Path(path.removeprefix("file:").removeprefix("//")).expanduser()
+    if folder.name == "_metadata":
+        folder = folder.parent
+    if not (folder / "_metadata").is_file():
+        raise SkewlessError(
+            f"no checkpoint or savepoint at {path}: the folder must hold Flink's _metadata file "
+            "(list them with `skewless checkpoints`)"
+        )
+    point = _checkpoint(folder / "_metadata") if _CHECKPOINT.match(folder.name) else savepoint_at(folder)
+    assert point is not None  # _metadata exists
+    return point
