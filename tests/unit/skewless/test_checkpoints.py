@@ -1,0 +1,61 @@
+"""Lineage folders, restore points and the journal of restores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from skewless.checkpoints import ALL_COMMITS, Lineage, lineage_name, restore_point_at
+from skewless.errors import SkewlessError
+
+
+def metadata(folder: Path, mtime: float) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "_metadata").write_bytes(b"x")
+    os.utime(folder / "_metadata", (mtime, mtime))
+    return folder
+
+
+def test_lineage_name_is_stable_and_safe() -> None:
+    assert lineage_name("tx", ["b-v2", "a-v1"]) == lineage_name("tx", ["a-v1", "b-v2"]) == "tx--a-v1+b-v2"
+    assert lineage_name("a/b c", ["v-v1"]) == "a_b_c--v-v1"
+
+
+def test_restore_points_newest_first_and_ancestry_through_the_journal(tmp_path: Path) -> None:
+    lineage = Lineage(tmp_path, "tx", ["v-v1"])
+    metadata(lineage.checkpoint_dir / "J1" / "chk-4", 100)
+    metadata(lineage.checkpoint_dir / "J1" / "chk-5", 200)
+    metadata(lineage.checkpoint_dir / "J2" / "chk-9", 300)
+    (lineage.checkpoint_dir / "J2" / "chk-10").mkdir()  # in progress: no _metadata
+    saved = metadata(lineage.savepoint_dir / "savepoint-ab12", 400)
+    (saved / "skewless.json").write_text('{"job_id": "J2", "checkpoint_id": %d}' % ALL_COMMITS)
+    points = lineage.restore_points()
+    assert [(p.kind, p.job_id, p.checkpoint_id) for p in points] == [
+        ("savepoint", "J2", ALL_COMMITS),
+        ("checkpoint", "J2", 9),
+        ("checkpoint", "J1", 5),
+        ("checkpoint", "J1", 4),
+    ]
+    lineage.record_start("J1", 10, None)
+    lineage.record_start("J2", 20, points[2])  # J2 resumed from J1@5
+    assert lineage.ancestry(points[1]) == ({"J2": 9, "J1": 5}, 10)
+    assert lineage.ancestry(points[3]) == ({"J1": 4}, 10)
+
+
+def test_a_path_without_metadata_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SkewlessError, match="no checkpoint or savepoint"):
+        restore_point_at(str(tmp_path / "missing"))
+    folder = metadata(tmp_path / "job" / "chk-3", 1)
+    point = restore_point_at(f"file:{folder}/_metadata")
+    assert (point.kind, point.job_id, point.checkpoint_id) == ("checkpoint", "job", 3)
+
+
+def test_running_needs_a_live_process(tmp_path: Path) -> None:
+    lineage = Lineage(tmp_path, "tx", ["v-v1"])
+    assert lineage.running() is None
+    lineage.mark_running("J", os.getpid())
+    assert lineage.running() == {"job_id": "J", "pid": os.getpid()}
+    lineage.mark_running("J", 2**22 + 12345)  # no such process
+    assert lineage.running() is None
