@@ -1,4 +1,5 @@
-"""`skewless history compact VIEW`: sort-compact a view's settled history partitions.
+"""`skewless history compact VIEW`: sort-compact a view's settled history partitions;
+`skewless history clean VIEW`: remove the files no snapshot of its history references.
 
 The view is resolved like `skewless run` does (the registry, else the feature repo's
 features.VIEWS), for its default settling time; the catalog is the pipeline's
@@ -7,6 +8,8 @@ features.VIEWS), for its default settling time; the catalog is the pipeline's
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -15,10 +18,13 @@ import click
 from skewless.errors import ConfigError
 
 if TYPE_CHECKING:
+    from connectors.iceberg.catalog import CatalogConfig
     from connectors.iceberg.compaction import PartitionOutcome
+    from skewless.settings import Settings
     from skewless.spec import ViewSpec
 
 MIN_SETTLE = timedelta(days=1)
+MIN_ORPHAN_AGE = timedelta(hours=1)
 
 
 def default_older_than(spec: ViewSpec) -> timedelta:
@@ -26,6 +32,12 @@ def default_older_than(spec: ViewSpec) -> timedelta:
     update at the day's last instant comes up to out_of_orderness + allowed_lateness
     later (event time, which tracks the clock in a live stream); at least a day."""
     return max(MIN_SETTLE, timedelta(milliseconds=spec.allowed_lateness_ms + spec.out_of_orderness_ms))
+
+
+def default_clean_older_than(checkpoint_interval_ms: int) -> timedelta:
+    """How old an unreferenced file must be to be no running writer's: a writer's file is
+    committed about one checkpoint interval after its last write; twice that, at least 1 h."""
+    return max(MIN_ORPHAN_AGE, 2 * timedelta(milliseconds=checkpoint_interval_ms))
 
 
 def parse_duration(text: str) -> timedelta:
@@ -67,25 +79,58 @@ def history() -> None:
     """Maintain the views' Iceberg history tables."""
 
 
-@history.command()
-@click.argument("view")
-@click.option("--older-than", "older_than", default=None, metavar="DURATION",
-              help="Compact day partitions whose whole day ended at least this long ago (2d, 36h...); "
-                   "default: the larger of 1 day and the view's allowed lateness plus out-of-orderness.")
-@click.option("--dry-run", is_flag=True, help="List the partitions that would be compacted; change nothing.")
+def _view_command(older_than_help: str, dry_run_help: str) -> Callable[[Callable[..., None]], click.Command]:
+    """A `history` subcommand of one VIEW taking --older-than DURATION and --dry-run."""
+
+    def wrap(function: Callable[..., None]) -> click.Command:
+        function = click.option("--dry-run", is_flag=True, help=dry_run_help)(function)
+        function = click.option("--older-than", "older_than", default=None, metavar="DURATION",
+                                help=older_than_help)(function)
+        return history.command()(click.argument("view")(function))
+
+    return wrap
+
+
+def _catalog(settings: Settings) -> CatalogConfig:
+    """The pipeline's catalog (SKEWLESS_HOME, SKEWLESS_ICEBERG_NAMESPACE)."""
+    from connectors.iceberg.catalog import CatalogConfig
+
+    return CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+
+
+@_view_command("Compact day partitions whose whole day ended at least this long ago (2d, 36h...); "
+               "default: the larger of 1 day and the view's allowed lateness plus out-of-orderness.",
+               "List the partitions that would be compacted; change nothing.")
 def compact(view: str, older_than: str | None, dry_run: bool) -> None:
     """Rewrite a view's settled day partitions sorted by (key, valid_from), in 16k-row groups,
     so that training-set reads prune them; each partition is replaced in one snapshot."""
-    from connectors.iceberg.catalog import CatalogConfig
     from connectors.iceberg.compaction import compact_history
     from skewless.settings import load_settings
 
     spec = _view_spec(view)
     settle = parse_duration(older_than) if older_than is not None else default_older_than(spec)
-    settings = load_settings()
-    cfg = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    cfg = _catalog(load_settings())
     click.echo(f"{'dry run: ' if dry_run else ''}compacting {spec.name}'s history, days ended more than {settle} ago")
     report = compact_history(cfg, spec.name, settle, dry_run=dry_run, on_partition=_say)
     done = len(report.compacted)
     verb = "would compact" if dry_run else "compacted"
     click.echo(f"{report.table}: {verb} {done} of {len(report.partitions)} partitions ending by {report.cutoff}")
+
+
+@_view_command("Remove only files last written at least this long ago (1h, 90m...); default: the larger "
+               "of 1 hour and twice the checkpoint interval, so a running job's files are never touched.",
+               "Count the files that would be removed; change nothing.")
+@click.option("--expire-rolled-back", "expire", is_flag=True,
+              help="First expire the snapshots a restore rolled back (off main's ancestry, on no branch or "
+                   "tag, older than --older-than), so that their files go too.")
+def clean(view: str, older_than: str | None, dry_run: bool, expire: bool) -> None:
+    """Remove the data files, manifests and manifest lists of a view's history that no snapshot
+    references (left by killed job attempts); prints one JSON line of counts and bytes."""
+    from connectors.iceberg.orphans import clean_history
+    from skewless.settings import load_settings
+
+    spec = _view_spec(view)
+    settings = load_settings()
+    age = parse_duration(older_than) if older_than is not None else default_clean_older_than(settings.checkpoint_interval_ms)
+    report = clean_history(_catalog(settings), spec.name, age, dry_run=dry_run, expire=expire)
+    click.echo(json.dumps(report.to_dict()))
