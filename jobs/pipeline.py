@@ -102,15 +102,15 @@ def read_topic(
 
 def add_view(
     t_env: StreamTableEnvironment,
-    decoded: DataStream,
+    events: DataStream,
     spec: ViewSpec,
-    fields: Sequence[Field],
     settings: Settings,
     catalog: CatalogConfig,
     options: RunOptions,
 ) -> DataStream:
-    """One view's branch: row logic -> key by entity -> tiles -> Cassandra + Iceberg; returns its dead letters."""
-    events = view_events(decoded, spec, fields).name(f"logic {spec.name}").uid(f"{spec.uid}-logic")
+    """One view's branch: its events (from the topic's row-logic stage) -> key by entity -> tiles
+    -> Cassandra + Iceberg; returns the tile operator's dead letters (its safety net for late
+    events, which the row-logic stage already refuses)."""
     updates = aggregate(events, spec, options.expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
     # Each sink runs in a task of its own, fed subtask to subtask (rescale at equal
     # parallelism): chained, the engine and both writers shared one thread while the
@@ -124,7 +124,7 @@ def add_view(
     add_history_sink(t_env, history, updates.rescale(), catalog, history_table(spec))
     set_uid_prefix(t_env, f"{spec.uid}-iceberg")
     history.attach_as_datastream()
-    return dead_letters_of(events).union(late_events_of(updates))
+    return late_events_of(updates)
 
 
 def build_pipeline(
@@ -136,10 +136,11 @@ def build_pipeline(
     schema_texts: list[str],
     options: RunOptions,
 ) -> None:
-    """One job for the views of one topic: read and decode once, then one branch per view.
+    """One job for the views of one topic: read and decode once, run every view's row logic
+    in one operator (one dead letter per record at most), then one branch per view.
 
-    Every operator has a uid from the topic (source, decode, dead letters) or from the
-    view's name and version (`<name>-v<version>-logic|tiles|cassandra|iceberg...`), so a
+    Every operator has a uid from the topic (source, decode, logic, dead letters) or from the
+    view's name and version (`<name>-v<version>-tiles|cassandra|iceberg...`), so a
     savepoint restores into a job with more views (their operators start empty). Restoring
     into a job with fewer views needs `--ignore-unclaimed-state` (the dropped views' state).
     """
@@ -151,15 +152,23 @@ def build_pipeline(
     decoded = (
         decode_records(raw, schema_texts, fields, specs[0].event_time_field).name(f"decode {topic}").uid(f"{topic}-decode")
     )
-    dead = dead_letters_of(decoded)
+    # The logic operator holds no state: its uid is the topic's, whatever the views.
+    views = view_events(decoded, specs, fields)
+    views.stage.name(f"logic {topic}").uid(f"{topic}-logic")
+    dead = dead_letters_of(decoded).union(views.stage)
     for spec in specs:
-        dead = dead.union(add_view(t_env, decoded, spec, fields, settings, catalog, options))
-    add_dead_letter_sink(t_env, topic, settings, dead)
+        dead = dead.union(add_view(t_env, views.events[spec.uid], spec, settings, catalog, options))
+    add_dead_letter_sink(t_env, topic, settings, dead, options.group_id)
 
 
-def add_dead_letter_sink(t_env: StreamTableEnvironment, topic: str, settings: Settings, dead: DataStream) -> None:
+def add_dead_letter_sink(
+    t_env: StreamTableEnvironment, topic: str, settings: Settings, dead: DataStream, lineage: str
+) -> None:
+    """Letters to `<topic>.dead-letters` in Kafka transactions committed with the checkpoints;
+    `lineage` (the job's group id: topic plus view versions) keeps its transactional ids apart
+    from other jobs' and the same across its restarts."""
     table = f"{_table_name(topic)}_dead_letters"
-    t_env.execute_sql(dead_letter_sink_ddl(table, dead_letter_topic(topic), settings.kafka_bootstrap))
+    t_env.execute_sql(dead_letter_sink_ddl(table, dead_letter_topic(topic), settings.kafka_bootstrap, lineage))
     statements = t_env.create_statement_set()
     statements.add_insert(table, t_env.from_data_stream(dead))
     set_uid_prefix(t_env, f"{topic}-dead-letters")

@@ -7,10 +7,11 @@ letters with the reason and the record's origin (view-specific ones also name th
 - `decode_records` (one per topic, io.skewless.flink.DecodeRecordsFunction): Avro bytes -> a
   generic typed row of the writer schemas' fields (`record_fields`), then the raw bytes and
   the origin.
-- `view_events` (one per view, io.skewless.flink.ViewEventsFunction): generic row -> the
-  view's event (`event_type`): key, event time, the view's numeric inputs, origin. Key
-  check, derived columns and filter (io.skewless.logic, the trees skewless.expressions
-  parses) happen here.
+- `view_events` (one per topic, io.skewless.flink.ViewEventsFunction): generic row -> each
+  view's event (`event_type`): key, event time, the view's numeric inputs, origin. Every
+  view's key check, derived columns, filter (io.skewless.logic, the trees
+  skewless.expressions parses) and allowed lateness happen here, in one operator, so a
+  record makes at most one dead letter, naming every view that refused it.
 
 `decoded_columns` and `ViewLogic` state the two stages' contracts in Python: the
 reference the JVM stages are held to record by record (tests/flink/test_decode_parity.py,
@@ -37,7 +38,10 @@ from skewless.spec import ViewSpec
 from udfs.dead_letters import DEAD_LETTER_TYPE
 
 DEAD_LETTERS = OutputTag("dead-letters", DEAD_LETTER_TYPE)
-VIEW_HEADER = "skewless.view"
+# Headers of the row-logic stage's letters (io.skewless.flink.DeadLetters): the views that
+# refused the record ("a@1,b@2"), and one short code per view, in that order ("row_logic,late").
+VIEWS_HEADER = "skewless.views"
+REASON_CODE_HEADER = "skewless.reason-code"
 # Columns after the record's fields in a decoded row: the original bytes, then the origin.
 TRAILER = ("__value", "__topic", "__partition", "__offset")
 # Avro primitive -> row column type. Other Avro types are left out of the row.
@@ -179,27 +183,48 @@ def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequenc
     return DataStream(function.applyTo(raw._j_data_stream, record_type(fields).get_java_type_info()))
 
 
-def view_events(decoded: DataStream, spec: ViewSpec, fields: Sequence[Field]) -> DataStream:
-    """`decoded` (rows of `record_type(fields)`) through the view's JVM row-logic stage: the
-    rows of `event_type(spec)`; its dead letters come from `dead_letters_of`."""
+def view_label(spec: ViewSpec) -> str:
+    """"name@version": how letters, side outputs and metrics name a view."""
+    return f"{spec.name}@{spec.version}"
+
+
+@dataclass(frozen=True)
+class ViewStreams:
+    """The row-logic stage of a topic: `stage` is the operator (name and uid it), and its main
+    output, the stage's dead letters (at most one per record); `events` holds each view's
+    events (`event_type(spec)`), by spec uid."""
+
+    stage: DataStream
+    events: dict[str, DataStream]
+
+
+def view_events(decoded: DataStream, specs: Sequence[ViewSpec], fields: Sequence[Field]) -> ViewStreams:
+    """`decoded` (rows of `record_type(fields)`) through one JVM operator that runs every view's
+    row logic and allowed lateness (io.skewless.flink.ViewEventsFunction)."""
     jvm = get_gateway().jvm
-    function = _java_factory(
-        f"view {spec.name}",
-        lambda: jvm.io.skewless.flink.ViewEventsFunction.create(
-            f"{spec.name}@{spec.version}",
-            to_jarray(jvm.String, [f.name for f in fields]),
-            spec.source_key_field,
-            spec.event_time_field,
-            row_logic_json(spec.derived, spec.filter),
-            to_jarray(jvm.String, list(spec.input_columns)),
-        ),
-    )
-    j_stream = decoded._j_data_stream.process(function, event_type(spec).get_java_type_info())
-    return DataStream(j_stream)
+
+    def build() -> Any:
+        builder = jvm.io.skewless.flink.ViewEventsFunction.builder(
+            to_jarray(jvm.String, [f.name for f in fields]), specs[0].event_time_field
+        )
+        for spec in specs:
+            builder.view(
+                view_label(spec),
+                spec.source_key_field,
+                row_logic_json(spec.derived, spec.filter),
+                to_jarray(jvm.String, list(spec.input_columns)),
+                spec.allowed_lateness_ms,
+            )
+        return builder.build()
+
+    function = _java_factory("row-logic stage", build)
+    j_stage = function.applyTo(decoded._j_data_stream)
+    events = {spec.uid: DataStream(function.eventsOf(j_stage, view_label(spec))) for spec in specs}
+    return ViewStreams(DataStream(j_stage), events)
 
 
 def dead_letters_of(stage: DataStream) -> DataStream:
-    """The dead letters of a JVM stage, taken in the JVM: `stage.get_side_output(DEAD_LETTERS)`
+    """The dead letters of the decode stage, taken in the JVM: `stage.get_side_output(DEAD_LETTERS)`
     yields the same rows but passes each through a Python identity map."""
     tag = get_gateway().jvm.io.skewless.flink.DeadLetters.tag()
     return DataStream(stage._j_data_stream.getSideOutput(tag))

@@ -427,7 +427,9 @@ class PythonStage:
         try:
             columns = decoded_columns(self.codec.decode(raw), self.fields)
         except DecodeError as exc:
-            return "dead", dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
+            letter = dead_letter(raw or b"", exc.reason, "decode", topic, partition, offset)
+            letter[1]["skewless.reason-code"] = REASON_CODES[family_of(exc.reason)].encode()
+            return "dead", letter
         return "row", Row(*columns, raw, topic, partition, offset)
 
 
@@ -488,25 +490,29 @@ def java_headers(cells: list[str]) -> dict[str, str]:
     return headers
 
 
+# The decode stage's reason families, with the skewless.reason-code each gets (io.skewless.flink.DeadLetters).
+REASON_CODES = {
+    "empty record value": "empty_value",
+    "not Avro single-object": "not_avro",
+    "unknown writer schema": "unknown_schema",
+    CORRUPT: "corrupt_avro",
+    "trailing bytes": "trailing_bytes",
+    "missing entity key": "missing_key",
+    "missing event time": "missing_event_time",
+    "absurd event time": "absurd_event_time",
+    "not a finite number": "bad_field",
+    "cannot carry": "bad_field",
+}
+
+
+def family_of(reason: str) -> str:
+    return next((family for family in REASON_CODES if family in reason), reason)
+
+
 def reason_family(outcome: tuple[str, Row]) -> str:
     if outcome[0] == "row":
         return "row"
-    reason = outcome[1][1]["skewless.reason"].decode()
-    for family in (
-        "empty record value",
-        "not Avro single-object",
-        "unknown writer schema",
-        CORRUPT,
-        "trailing bytes",
-        "missing entity key",
-        "missing event time",
-        "absurd event time",
-        "not a finite number",
-        "cannot carry",
-    ):
-        if family in reason:
-            return family
-    return reason
+    return family_of(outcome[1][1]["skewless.reason"].decode())
 
 
 def decoder_commands(schemas: list[dict[str, Any]], fields: list[Field], time_field: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The JVM row-logic stage (io.skewless.flink.ViewEventsFunction) against its Python contract
-(udfs.decode.ViewLogic), in a PyFlink mini-cluster job: the same events in the same order, the
-same records dropped by the filter, the same dead letters (reason, stage, origin, view).
+(udfs.decode.ViewLogic, one per view), in a PyFlink mini-cluster job: every view's events in the
+same order, the same records dropped by the filter, and one dead letter per refused record that
+names every view refusing it, with each view's reason and code, the stage and the origin.
 
 The row logic itself is held to Python expression by expression in test_row_logic_parity.py;
 here the stage around it: key checks (None, blank by Python's str.strip, long
@@ -21,9 +22,20 @@ from pyflink.datastream import StreamExecutionEnvironment
 from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
 from skewless.errors import SpecError
 from skewless.events.codec import DecodeError
+from skewless.expressions import RowLogicError
 from skewless.spec import ViewSpec
 from udfs.dead_letters import dead_letter
-from udfs.decode import VIEW_HEADER, Field, ViewLogic, dead_letters_of, record_fields, record_type, view_events
+from udfs.decode import (
+    REASON_CODE_HEADER,
+    VIEWS_HEADER,
+    Field,
+    ViewLogic,
+    event_type,
+    record_fields,
+    record_type,
+    view_events,
+    view_label,
+)
 
 SCHEMA = {
     "type": "record",
@@ -79,19 +91,35 @@ def random_values(rng: random.Random) -> list[Any]:
     ]
 
 
-def expected(logic: ViewLogic, spec: ViewSpec, rows: list[list[Any]]) -> tuple[list[tuple], list[tuple]]:
-    events, letters = [], []
+def reason_code(exc: DecodeError) -> str:
+    """The code the JVM stage gives each of ViewLogic's refusals."""
+    if isinstance(exc, RowLogicError):
+        return "row_logic"
+    return "missing_key" if exc.reason.startswith("missing entity key") else "not_a_number"
+
+
+def expected(specs: list[ViewSpec], fields: list[Field], rows: list[list[Any]]) -> tuple[dict[str, list[tuple]], list[tuple]]:
+    """Each view's events, by uid, and the stage's letters: one per record some view refused."""
+    logics = [ViewLogic(spec, fields) for spec in specs]
+    events: dict[str, list[tuple]] = {spec.uid: [] for spec in specs}
+    letters = []
     for offset, values in enumerate(rows):
-        try:
-            out = logic(values)
-        except DecodeError as exc:
-            letter = dead_letter(b"v%d" % offset, exc.reason, "logic", "readings", 0, offset)
-            letter[1][VIEW_HEADER] = f"{spec.name}@{spec.version}".encode()
+        refusals = []
+        for spec, logic in zip(specs, logics):
+            try:
+                out = logic(values)
+            except DecodeError as exc:
+                refusals.append((view_label(spec), reason_code(exc), exc.reason))
+                continue
+            if out is not None:
+                key, event_time, inputs = out
+                events[spec.uid].append((key, event_time, *inputs, "readings", 0, offset))
+        if refusals:
+            reason = "; ".join(f"{label}: {why}" for label, _, why in refusals)
+            letter = dead_letter(b"v%d" % offset, reason, "logic", "readings", 0, offset)
+            letter[1][REASON_CODE_HEADER] = ",".join(code for _, code, _ in refusals).encode()
+            letter[1][VIEWS_HEADER] = ",".join(label for label, _, _ in refusals).encode()
             letters.append(letter_key(letter))
-            continue
-        if out is not None:
-            key, event_time, inputs = out
-            events.append((key, event_time, *inputs, "readings", 0, offset))
     return events, letters
 
 
@@ -99,35 +127,44 @@ def letter_key(letter: Row) -> tuple:
     return bytes(letter[0]), tuple(sorted((k, bytes(v)) for k, v in letter[1].items()))
 
 
-@pytest.mark.parametrize("key", ["id", "label"])
-def test_jvm_stage_equals_the_python_contract(jar: str, tmp_path: Path, key: str) -> None:
+@pytest.mark.parametrize("keys", [("id",), ("label",), ("id", "label")])
+def test_jvm_stage_equals_the_python_contract(jar: str, tmp_path: Path, keys: tuple[str, ...]) -> None:
     from skewless.stack import flink_home
 
     flink_home.apply_to_environ()
-    spec = view(tmp_path, key)
+    specs = [view(tmp_path, key) for key in keys]
     fields = list(record_fields([json.dumps(SCHEMA)]))
-    rng = random.Random(hash(key) & 0xFFFF)
+    rng = random.Random(sum(hash(k) for k in keys) & 0xFFFF)
     rows = [random_values(rng) for _ in range(600)]
-    want_events, want_letters = expected(ViewLogic(spec, fields), spec, rows)
-    assert want_events and want_letters
+    want_events, want_letters = expected(specs, fields, rows)
+    assert all(want_events.values()) and want_letters
 
     conf = Configuration()
     conf.set_string("restart-strategy.type", "none")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(1)
-    decoded = env.from_collection(
-        [Row(*values, b"v%d" % offset, "readings", 0, offset) for offset, values in enumerate(rows)],
-        type_info=record_type(fields),
-    )
-    events = view_events(decoded, spec, fields)
-    got_events = [tuple(r) for r in events.execute_and_collect()]
-    assert got_events == want_events  # floats compare exactly: the same doubles
 
-    letters = dead_letters_of(view_events(env.from_collection(
-        [Row(*values, b"v%d" % offset, "readings", 0, offset) for offset, values in enumerate(rows)],
-        type_info=record_type(fields),
-    ), spec, fields))
-    assert sorted(letter_key(r) for r in letters.execute_and_collect()) == sorted(want_letters)
+    def stage():
+        decoded = env.from_collection(
+            [Row(*values, b"v%d" % offset, "readings", 0, offset) for offset, values in enumerate(rows)],
+            type_info=record_type(fields),
+        )
+        return view_events(decoded, specs, fields)
+
+    for spec in specs:
+        events = stage().events[spec.uid]
+        assert events._j_data_stream.getType().equals(event_type(spec).get_java_type_info())
+        got_events = [tuple(r) for r in events.execute_and_collect()]
+        assert got_events == want_events[spec.uid]  # floats compare exactly: the same doubles
+
+    got_letters = sorted(letter_key(r) for r in stage().stage.execute_and_collect())
+    assert got_letters == sorted(want_letters)
+    if len(specs) > 1:
+        # A record both views refuse is one letter, naming both.
+        both = ",".join(view_label(s) for s in specs).encode()
+        assert any(dict(headers)[VIEWS_HEADER] == both for _, headers in got_letters)
+        offsets = [dict(headers)["skewless.source.offset"] for _, headers in got_letters]
+        assert len(offsets) == len(set(offsets))
 
 
 def test_a_view_the_decoded_row_cannot_feed_is_refused_at_build_time(jar: str, tmp_path: Path) -> None:
@@ -138,5 +175,5 @@ def test_a_view_the_decoded_row_cannot_feed_is_refused_at_build_time(jar: str, t
     env = StreamExecutionEnvironment.get_execution_environment()
     fields = [Field("label", "STRING"), Field("ts", "LONG")]
     decoded = env.from_collection([], type_info=record_type(fields))
-    with pytest.raises(SpecError, match="view by_id: .*id"):
-        view_events(decoded, spec, fields)
+    with pytest.raises(SpecError, match="view by_id@3: .*id"):
+        view_events(decoded, [spec], fields)

@@ -1,25 +1,40 @@
 package io.skewless.flink;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.apache.flink.types.Row;
 
 /**
- * The dead letter of an event behind the allowed lateness, byte for byte what udfs.aggregator
- * yields: Row(value, headers) with value {@code json.dumps({"key": ..., "event_time": ...})} and the
- * headers of udfs.dead_letters.dead_letter plus the view's name@version (udfs.decode.VIEW_HEADER).
+ * Events behind a view's allowed lateness: the rule and reason the row-logic stage
+ * ({@link ViewEventsFunction}) dead-letters them by, with code {@value #CODE}, and the letter of the
+ * tile operator's safety net ({@link TileAggregatorFunction}), which sees only the view event: value
+ * {@code json.dumps({"key": ..., "event_time": ...})}, stage {@value #STAGE}.
  */
 public final class LateEventLetter {
     public static final String STAGE = "aggregate";
+    public static final String CODE = "late";
 
     private LateEventLetter() {}
 
+    /** The tile operator's letter of a too-late event (the row-logic stage should have caught it). */
     public static Row of(String viewLabel, String key, long eventTime, long watermark, long allowedLatenessMs,
             Object topic, Object partition, Object offset) {
-        String reason = "late event: event_time " + eventTime + " is " + behind(watermark, eventTime)
-                + " ms behind the watermark, beyond the allowed lateness of " + allowedLatenessMs + " ms";
         String body = "{\"key\": " + jsonString(key) + ", \"event_time\": " + eventTime + "}";
-        return DeadLetters.of(body.getBytes(StandardCharsets.UTF_8), reason, STAGE, topic, partition, offset,
-                viewLabel);
+        DeadLetters.Rejection late = new DeadLetters.Rejection(viewLabel, CODE, reason(eventTime, watermark,
+                allowedLatenessMs));
+        return DeadLetters.of(body.getBytes(StandardCharsets.UTF_8), STAGE, List.of(late), topic, partition, offset);
+    }
+
+    /** Whether an event is within the allowed lateness: the rule of TileEngine.accepts, saturating. */
+    public static boolean accepts(long eventTime, long watermark, long allowedLatenessMs) {
+        long bound = watermark - allowedLatenessMs;
+        boolean overflow = ((watermark ^ allowedLatenessMs) & (watermark ^ bound)) < 0;
+        return eventTime > (overflow ? Long.MIN_VALUE : bound);
+    }
+
+    public static String reason(long eventTime, long watermark, long allowedLatenessMs) {
+        return "late event: event_time " + eventTime + " is " + behind(watermark, eventTime)
+                + " ms behind the watermark, beyond the allowed lateness of " + allowedLatenessMs + " ms";
     }
 
     /** watermark - eventTime as Python's unbounded ints print it. */

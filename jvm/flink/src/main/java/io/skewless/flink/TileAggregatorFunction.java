@@ -25,7 +25,8 @@ import org.apache.flink.types.Row;
  * partition INT, offset LONG), keyed by field 0 ({@link RowFieldKey}). Output: (key, one value per
  * feature, valid_from LONG, written_at LONG, version LONG) with version = valid_from * 1000 +
  * min(revision, 999). Events behind the allowed lateness go to {@link #lateEventsTag()} as dead
- * letters. State: one {@link EntityState} per key named "tiles", kept as a live object on the heap
+ * letters, counted by {@value #LATE_EVENTS_METRIC}: a safety net, since {@link ViewEventsFunction}
+ * refuses them upstream, at a watermark never behind this operator's. State: one {@link EntityState} per key named "tiles", kept as a live object on the heap
  * backend and encoded only for snapshots ({@link EntityStateSerializer}).
  */
 public final class TileAggregatorFunction extends KeyedProcessFunction<String, Row, Row> {
