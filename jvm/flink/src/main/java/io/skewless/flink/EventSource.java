@@ -3,6 +3,8 @@ package io.skewless.flink;
 import java.io.IOException;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -83,6 +85,29 @@ public final class EventSource {
         return env.fromSource(builder.build(), watermarks, name, deserializer.getProducedType());
     }
 
+    /**
+     * Raw records (value BYTES, topic STRING, partition INT, offset LONG) decoded as the source
+     * decodes what it reads: for records from elsewhere (files of a backfill, tests).
+     */
+    public static DataStream<Row> decodeRows(DataStream<Row> raw, String[] schemaTexts, String[] fieldNames,
+            String[] fieldTypes, String timeField, long futureBoundMs) {
+        Deserializer deserializer = new Deserializer(schemaTexts, fieldNames, fieldTypes, timeField, futureBoundMs);
+        return raw.map(new RichMapFunction<Row, Row>() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public void open(OpenContext openContext) {
+                deserializer.open(null);
+            }
+
+            @Override
+            public Row map(Row r) {
+                return deserializer.decode((byte[]) r.getField(0), (String) r.getField(1), (Integer) r.getField(2),
+                        (Long) r.getField(3));
+            }
+        }, deserializer.getProducedType());
+    }
+
     /** The source's row type for the given columns: the decoded row's, plus __error. */
     public static TypeInformation<Row> outputType(String[] fieldNames, String[] fieldTypes) {
         return rowType(fieldNames, fieldTypes, true);
@@ -147,7 +172,10 @@ public final class EventSource {
 
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<Row> out) throws IOException {
-            byte[] value = record.value();
+            out.collect(decode(record.value(), record.topic(), record.partition(), record.offset()));
+        }
+
+        Row decode(byte[] value, String topic, int partition, long offset) {
             Object[] columns;
             String error = null;
             try {
@@ -168,11 +196,11 @@ public final class EventSource {
                 row.setField(i, columns[i]);
             }
             row.setField(columns.length, value == null ? new byte[0] : value);
-            row.setField(columns.length + 1, record.topic());
-            row.setField(columns.length + 2, record.partition());
-            row.setField(columns.length + 3, record.offset());
+            row.setField(columns.length + 1, topic);
+            row.setField(columns.length + 2, partition);
+            row.setField(columns.length + 3, offset);
             row.setField(columns.length + 4, error);
-            out.collect(row);
+            return row;
         }
 
         @Override
