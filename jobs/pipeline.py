@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from pyflink.common import Configuration
 from pyflink.common.job_client import JobClient
@@ -34,8 +34,9 @@ from skewless.checkpoints import ALL_COMMITS, SAVEPOINT_INFO, Lineage, RestorePo
 from skewless.errors import SkewlessError, SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
+from skewless.summary import summarize, summary_line
 from udfs.aggregator import aggregate, late_events_of, update_type
-from udfs.decode import Field, check_view, dead_letters_of, decode_records, record_fields, view_events
+from udfs.decode import Field, check_view, dead_letters_of, decode_records, record_fields, view_events, view_label
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,10 @@ def run(
     ignore_unclaimed_state: bool = False,
     from_scratch: bool = False,
 ) -> float:
-    """Run the pipeline to completion (bounded) or forever; returns the wall time in seconds."""
+    """Run the pipeline to completion (bounded) or forever; returns the wall time in seconds.
+
+    A job that finishes (bounded, or stopped with a savepoint) prints its summary on stdout
+    as one JSON line (skewless.summary)."""
     lineage = Lineage(settings.home, topic_of(specs), [s.uid for s in specs])
     running = lineage.running()
     if running:
@@ -321,15 +325,20 @@ def run(
     lineage.record_start(job_id, int(time.time() * 1000), restore)
     lineage.mark_running(job_id, os.getpid())
     try:
-        await_job(client, job_id, lineage)
+        accumulators = await_job(client, job_id, lineage)
     finally:
         lineage.clear_running()
+    if accumulators is not None:
+        labels = [view_label(s) for s in specs]
+        print(summary_line(summarize(accumulators, topic_of(specs), labels)), flush=True)
     return time.monotonic() - started
 
 
-def await_job(client: JobClient, job_id: str, lineage: Lineage) -> None:
+def await_job(client: JobClient, job_id: str, lineage: Lineage) -> dict[str, Any] | None:
     """Wait for the job to end, serving `skewless stop`: SIGUSR1 stops it with a savepoint in
-    the lineage's folder, SIGTERM cancels it (its checkpoints are retained either way)."""
+    the lineage's folder, SIGTERM cancels it (its checkpoints are retained either way).
+
+    Returns the accumulators of a job that finished (or was stopped), None for a cancelled one."""
     requests: list[int] = []
     for signum in (signal.SIGUSR1, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: requests.append(number))
@@ -347,10 +356,11 @@ def await_job(client: JobClient, job_id: str, lineage: Lineage) -> None:
             break
         time.sleep(0.2)
     try:
-        result.result()
+        return result.result().get_all_accumulator_results()
     except Exception:  # a cancelled job's result is an error; a stopped one is not a failure
         if not stopped:
             raise
+        return None
 
 
 def stop_with_savepoint(client: JobClient, folder: str) -> str:

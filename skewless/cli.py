@@ -94,6 +94,10 @@ def run(
     plus the view versions), or rebuilds from the whole topic when it has none. A bounded run
     is a replay: it always rebuilds. Views come from the registry; only when it has none, from
     the example repo (features.VIEWS).
+
+    A run that finishes (bounded, or stopped with `skewless stop --savepoint`) ends with one JSON
+    line that holds its summary: per view, events in, updates out, dead letters by reason code
+    and late events, and the topic's decode dead letters by reason code.
     """
     from features import VIEWS
     from skewless.registry.store import default_url
@@ -108,6 +112,7 @@ def run(
     schemas = None if job.schema_texts is None else write_schemas(job_topic, job.schema_texts, settings)
     if bounded and until is None:
         until = int(time.time() * 1000)
+    summaries: list[dict] = []
     seconds = run_job(
         job.specs,
         settings,
@@ -117,8 +122,10 @@ def run(
         schemas=schemas,
         savepoint=savepoint,
         from_scratch=from_scratch,
+        on_summary=summaries.append,
     )
-    click.echo(json.dumps({"topic": job_topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}))
+    result = {"topic": job_topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}
+    click.echo(json.dumps({**result, **({"summary": summaries[-1]} if summaries else {})}))
 
 
 def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]

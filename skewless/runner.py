@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from skewless.errors import SkewlessError
 from skewless.settings import REPO_ROOT, Settings
 from skewless.spec import ViewSpec
 from skewless.stack import flink_home
+from skewless.summary import parse_summary_line
 
 SCHEMAS = REPO_ROOT / "schemas"
 
@@ -55,8 +56,13 @@ def run_job(
     schemas: list[Path] | None = None,
     savepoint: str | None = None,
     from_scratch: bool = False,
+    on_summary: Callable[[dict], None] | None = None,
 ) -> float:
-    """Run jobs/pipeline.py for the views of one topic; returns the wall time. Raises if the job fails."""
+    """Run jobs/pipeline.py for the views of one topic; returns the wall time. Raises if the job fails.
+
+    The job's output passes through, except its summary line (skewless.summary) when
+    `on_summary` is given: that gets the summary instead.
+    """
     specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
     env = {**os.environ, **flink_home.prepare()}
     # A process that ran a Python function of a local Flink job (a notebook, a test run)
@@ -83,11 +89,29 @@ def run_job(
     if from_scratch:
         cmd.append("--from-scratch")
     started = time.monotonic()
-    done = subprocess.run(cmd, cwd=REPO_ROOT, env=env)
-    if done.returncode != 0:
+    with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE if on_summary else None, text=True) as child:
+        try:
+            if on_summary is not None and child.stdout is not None:
+                _pass_through(child.stdout, on_summary)
+            child.wait()
+        except BaseException:  # as subprocess.run: an interrupted launcher takes the job down with it
+            child.kill()
+            raise
+    if child.returncode != 0:
         names = ", ".join(s.uid for s in specs)
-        raise SkewlessError(f"the Flink job for {names} failed (exit {done.returncode}); see its output above")
+        raise SkewlessError(f"the Flink job for {names} failed (exit {child.returncode}); see its output above")
     return time.monotonic() - started
+
+
+def _pass_through(lines: Iterable[str], on_summary: Callable[[dict], None]) -> None:
+    """Copy a job's output to stdout as it comes, handing its summary line to `on_summary` instead."""
+    for line in lines:
+        summary = parse_summary_line(line)
+        if summary is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        else:
+            on_summary(summary)
 
 
 def parse_view_ref(text: str) -> tuple[str, int | None]:

@@ -5,6 +5,10 @@ installed package, skewless builds `<state>/flink/lib/` from symlinks: the wheel
 jars, the jars `jvm/flink/pom.xml` resolves, and skewless's Cassandra sink. Everything
 lands on the system classpath, which avoids child-first classloader surprises with the
 JDBC drivers of the Iceberg catalog.
+
+Flink's Prometheus reporter, which the wheel ships as a plugin, goes there too: the local
+mini-cluster loads no plugins (it looks for reporter factories on the classpath only, whatever
+FLINK_PLUGINS_DIR says), and skewless's loopback reporter extends it from the classpath.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ def prepare() -> dict[str, str]:
     lib = state_root() / "flink" / "lib"
     lib.mkdir(parents=True, exist_ok=True)
     wanted = {p.name: p for p in (home / "lib").glob("*.jar")}
+    wanted.update({p.name: p for p in (home / "plugins" / "metrics-prometheus").glob("*.jar")})
     for entry in classpath("flink").split(os.pathsep):
         if entry.endswith(".jar"):
             wanted[Path(entry).name] = Path(entry)

@@ -1,5 +1,7 @@
 package io.skewless.flink;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -17,6 +19,11 @@ import org.apache.flink.util.OutputTag;
  * sends the records it could not decode to {@link DeadLetters#tag()} as dead letters (stage
  * "decode"), counted by {@value #DEAD_LETTERS_METRIC}, and passes the others on.
  *
+ * <p>Each letter is also counted by reason code ({@link DeadLetters#topicCode}): the counter
+ * {@value ViewEventsFunction#DEAD_LETTERS} under {@code topic=<topic>} and
+ * {@code reason_code=<code>}, and the accumulator {@code <topic>|dead_letters|<code>} of the job's
+ * result ({@link ResultCounter}).
+ *
  * <p>Input: {@link EventSource#outputType} rows. Output ({@link #outputType()}): one column per field
  * (STRING, LONG, DOUBLE or BOOLEAN), then __value BYTES, __topic STRING, __partition INT, __offset
  * LONG. Decoding and its checks: {@link EventDecoder}.
@@ -25,6 +32,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
     public static final String DEAD_LETTERS_METRIC = "dead_letters_decode";
+    public static final String TOPIC_GROUP = "topic";
     public static final String STAGE = "decode";
     /** udfs.decode.TRAILER: the columns after the fields. */
     public static final String[] TRAILER = {"__value", "__topic", "__partition", "__offset"};
@@ -35,6 +43,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     private final String timeField;
 
     private transient Counter deadLetters;
+    private transient Map<String, Counter> deadLettersByCode;
     private transient OutputTag<Row> deadTag;
 
     private DecodeRecordsFunction(String[] schemaTexts, String[] fieldNames, String[] fieldTypes, String timeField) {
@@ -76,6 +85,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     @Override
     public void open(OpenContext openContext) {
         deadLetters = getRuntimeContext().getMetricGroup().counter(DEAD_LETTERS_METRIC);
+        deadLettersByCode = new HashMap<>();
         deadTag = DeadLetters.tag();
     }
 
@@ -89,6 +99,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
         Object error = value.getField(n + TRAILER.length);
         if (error != null) {
             deadLetters.inc();
+            countByCode(DeadLetters.topicCode((String) error, STAGE), String.valueOf(value.getField(n + 1)));
             ctx.output(deadTag, deadLetter((byte[]) value.getField(n), (String) error, value.getField(n + 1),
                     value.getField(n + 2), value.getField(n + 3)));
             return;
@@ -98,6 +109,14 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
             row.setField(i, value.getField(i));
         }
         out.collect(row);
+    }
+
+    /** One more letter of {@code code} from {@code topic} (the one topic this stage reads). */
+    private void countByCode(String code, String topic) {
+        deadLettersByCode.computeIfAbsent(code, c -> ResultCounter.register(getRuntimeContext(),
+                getRuntimeContext().getMetricGroup().addGroup(TOPIC_GROUP, topic)
+                        .addGroup(ViewEventsFunction.REASON_CODE_GROUP, c),
+                ViewEventsFunction.DEAD_LETTERS, topic, ViewEventsFunction.DEAD_LETTERS, c)).inc();
     }
 
     /** The decoded row: the columns, then the input's value, topic, partition and offset. */

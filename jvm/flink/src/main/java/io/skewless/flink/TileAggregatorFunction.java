@@ -10,6 +10,8 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -28,6 +30,11 @@ import org.apache.flink.types.Row;
  * letters, counted by {@value #LATE_EVENTS_METRIC}: a safety net, since {@link ViewEventsFunction}
  * refuses them upstream, at a watermark never behind this operator's. State: one {@link EntityState} per key named "tiles", kept as a live object on the heap
  * backend and encoded only for snapshots ({@link EntityStateSerializer}).
+ *
+ * <p>Metrics, under {@code view=<name@version>}: {@value #UPDATES_OUT} (a counter, also the
+ * accumulator {@code <name@version>|updates_out} of the job's result, {@link ResultCounter}),
+ * {@value #NEWEST_EVENT_TIME} (gauge: the newest event time this subtask has seen, epoch ms; none
+ * before its first event) and {@value #EVENT_TIME_LAG} (gauge: the wall clock minus that, ms).
  */
 public final class TileAggregatorFunction extends KeyedProcessFunction<String, Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -35,6 +42,9 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     public static final String LATE_EVENTS = "late-events";
     public static final String STATE_NAME = "tiles";
     public static final String LATE_EVENTS_METRIC = "late_events";
+    public static final String UPDATES_OUT = "updates_out";
+    public static final String NEWEST_EVENT_TIME = "newest_event_time_ms";
+    public static final String EVENT_TIME_LAG = "event_time_lag_ms";
     /** Cassandra's USING TIMESTAMP: microseconds of valid_from, the low three digits carry the revision. */
     public static final long VERSION_SCALE = 1000;
     public static final int MAX_REVISION = 999;
@@ -55,6 +65,9 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     private transient TileEngine engine;
     private transient ValueState<EntityState> state;
     private transient Counter lateEvents;
+    private transient Counter updatesOut;
+    // Written by the task thread, read by the metrics reporter's.
+    private transient volatile long newestEventTime;
     private transient OutputTag<Row> lateTag;
     private transient boolean arityChecked;
     private transient boolean identityChecked;
@@ -142,6 +155,13 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         state = getRuntimeContext().getState(new ValueStateDescriptor<>(STATE_NAME, EntityStateSerializer.INSTANCE));
         lateEvents = getRuntimeContext().getMetricGroup().counter(LATE_EVENTS_METRIC);
         lateTag = lateEventsTag();
+        MetricGroup view = getRuntimeContext().getMetricGroup().addGroup(ViewEventsFunction.VIEW_GROUP, viewLabel);
+        updatesOut = ResultCounter.register(getRuntimeContext(), view, UPDATES_OUT, viewLabel, UPDATES_OUT);
+        newestEventTime = Long.MIN_VALUE;
+        view.gauge(NEWEST_EVENT_TIME, (Gauge<Long>) () -> newestEventTime == Long.MIN_VALUE ? null : newestEventTime);
+        view.gauge(EVENT_TIME_LAG, (Gauge<Long>) () -> newestEventTime == Long.MIN_VALUE
+                ? null
+                : System.currentTimeMillis() - newestEventTime);
     }
 
     @Override
@@ -149,6 +169,9 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         checkArity(value);
         int arity = value.getArity();
         long eventTime = ((Number) value.getField(1)).longValue();
+        if (eventTime > newestEventTime) {
+            newestEventTime = eventTime;
+        }
         long watermark = ctx.timerService().currentWatermark();
         if (!engine.accepts(eventTime, watermark)) {
             lateEvents.inc();
@@ -235,6 +258,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
             row.setField(features + 3, version(u.validFrom, u.revision));
             out.collect(row);
         }
+        updatesOut.inc(updates.size());
     }
 
     /** valid_from * 1000 + min(revision, 999); overflow fails loudly rather than reorder versions. */

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
@@ -39,7 +40,9 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>Metrics, per view under {@code view=<name@version>}: {@value #EVENTS_IN}, {@value #FILTERED},
  * {@value #LATE_EVENTS}, and {@value #DEAD_LETTERS} under {@code reason_code=<code>}; for the
- * operator, {@value #LETTERS} (letters written, one per refused record).
+ * operator, {@value #LETTERS} (letters written, one per refused record). Events in, late events and
+ * dead letters also count into the job's accumulators {@code <name@version>|events_in},
+ * {@code |late_events} and {@code |dead_letters|<code>} ({@link ResultCounter}).
  */
 public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -73,19 +76,22 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
         final Counter filtered;
         final Counter late;
         final Map<String, Counter> dead = new HashMap<>();
+        final RuntimeContext context;
 
-        Running(View view, MetricGroup operator) {
+        Running(View view, RuntimeContext context) {
             this.view = view;
             this.logic = RowLogic.fromJson(view.rowLogicJson);
             this.tag = eventsTag(view.label, view.inputColumns);
-            this.metrics = operator.addGroup(VIEW_GROUP, view.label);
-            this.in = metrics.counter(EVENTS_IN);
+            this.metrics = context.getMetricGroup().addGroup(VIEW_GROUP, view.label);
+            this.in = ResultCounter.register(context, metrics, EVENTS_IN, view.label, EVENTS_IN);
             this.filtered = metrics.counter(FILTERED);
-            this.late = metrics.counter(LATE_EVENTS);
+            this.late = ResultCounter.register(context, metrics, LATE_EVENTS, view.label, LATE_EVENTS);
+            this.context = context;
         }
 
         DeadLetters.Rejection reject(String code, String reason) {
-            dead.computeIfAbsent(code, c -> metrics.addGroup(REASON_CODE_GROUP, c).counter(DEAD_LETTERS)).inc();
+            dead.computeIfAbsent(code, c -> ResultCounter.register(context, metrics.addGroup(REASON_CODE_GROUP, c),
+                    DEAD_LETTERS, view.label, DEAD_LETTERS, c)).inc();
             return new DeadLetters.Rejection(view.label, code, reason);
         }
     }
@@ -217,7 +223,7 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
         MetricGroup group = getRuntimeContext().getMetricGroup();
         running = new Running[views.length];
         for (int i = 0; i < views.length; i++) {
-            running[i] = new Running(views[i], group);
+            running[i] = new Running(views[i], getRuntimeContext());
         }
         letters = group.counter(LETTERS);
     }
