@@ -18,7 +18,8 @@ from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig, now_ms
 from connectors.iceberg.catalog import CatalogConfig
 from features.merchants import merchant_activity
 from features.transactions import USER_TRANSACTIONS
-from jobs.pipeline import RunOptions, build_pipeline, job_name, make_environment, prepare_sinks
+from jobs.pipeline import RunOptions, build_pipeline, job_name, make_environment, prepare_sinks, stop_with_savepoint, topic_of
+from skewless.checkpoints import Lineage, restore_point_at
 from skewless.events.producer import produce
 from skewless.events.synthetic import StreamShape, transactions
 from skewless.expressions import compile_row_logic
@@ -45,8 +46,9 @@ def by_key(records: list[dict], spec: ViewSpec) -> Events:
 
 def start(specs: list[ViewSpec], settings: Settings, group: str, savepoint: str | None = None) -> JobClient:
     catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    lineage = Lineage(settings.home, topic_of(specs), [s.uid for s in specs])
     prepare_sinks(specs, settings, catalog)
-    env, t_env = make_environment(settings, savepoint)
+    env, t_env = make_environment(settings, lineage, restore_point_at(savepoint) if savepoint else None, bounded=False)
     schema = (SCHEMAS / "transactions.avsc").read_text()
     build_pipeline(env, t_env, specs, settings, catalog, [schema], RunOptions(False, None, group))
     return env.execute_async(job_name(specs))
@@ -84,17 +86,6 @@ def mismatches(spec: ViewSpec, rows: dict[str, Any], events: Events) -> list[str
     return bad
 
 
-def stop_with_savepoint(client: JobClient, folder: Path) -> str:
-    """JobClient.stop_with_savepoint of PyFlink 2.1 calls a Java signature that no longer
-    exists (it lacks the format type), so call the Java client directly."""
-    from pyflink.common.completable_future import CompletableFuture
-    from pyflink.java_gateway import get_gateway
-
-    canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
-    future = client._j_job_client.stopWithSavepoint(False, folder.as_uri(), canonical)
-    return CompletableFuture(future).result()
-
-
 def test_a_savepoint_of_view_a_restores_into_a_job_with_views_a_and_b(tmp_path: Path, unique_name: str) -> None:
     topic = f"{unique_name}.transactions"
     a = dataclasses.replace(USER_TRANSACTIONS, source_topic=topic)
@@ -116,7 +107,7 @@ def test_a_savepoint_of_view_a_restores_into_a_job_with_views_a_and_b(tmp_path: 
     client = start([a], settings, group)
     try:
         wait_until_caught_up(a, settings, by_key(first, a))
-        savepoint = stop_with_savepoint(client, tmp_path / "savepoints")
+        savepoint = stop_with_savepoint(client, (tmp_path / "savepoints").as_uri())
     except BaseException:
         client.cancel().result()
         raise
