@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SKEWLESS := $(VENV)/bin/skewless
 STAMP := $(VENV)/.installed
 
-.PHONY: install jars stack-up stack-down stack-status demo test test-unit bench clean
+.PHONY: install jars stack-up stack-down stack-status demo test test-unit bench chaos clean
 
 install: $(STAMP)
 
@@ -48,6 +48,20 @@ bench: jars stack-up
 	$(PY) -m bench.e2e
 	$(PY) -m bench.serving
 	$(PY) -m bench.training
+
+# The chaos test at scale: a live producer, CHAOS_KILLS kill -9 of the job plus a Cassandra and
+# a Kafka outage, then the results against a fault-free run and the oracle (tests/chaos).
+# Writes bench/out/chaos.json and merges recovery_p50_s / recovery_max_s into bench/results.json.
+# `make test` runs the same test small (about 5 minutes).
+# Other knobs (CHAOS_PRODUCE_S, CHAOS_CHECKPOINT_MS, ...): tests/chaos/config.py.
+CHAOS_EVENTS ?= 1000000
+CHAOS_KILLS ?= 20
+CHAOS_USERS ?= 2000
+CHAOS_DAYS ?= 3
+chaos: jars stack-up
+	@$(VENV)/bin/pip install --quiet --progress-bar off -c requirements.lock -e ".[bench]"
+	CHAOS_EVENTS=$(CHAOS_EVENTS) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_USERS=$(CHAOS_USERS) CHAOS_DAYS=$(CHAOS_DAYS) \
+		CHAOS_BENCH=1 $(PY) -m pytest tests/chaos
 
 clean: stack-down
 	rm -rf $(VENV) .skewless

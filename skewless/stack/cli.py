@@ -22,6 +22,17 @@ def _services() -> list[Service]:
     return [Kafka(settings), Cassandra(settings)]
 
 
+def service_pid(name: str) -> int | None:
+    """The pid of the running stack service `name` (kafka, cassandra), by its pid file; None when down.
+
+    For fault-injection tests, which kill a service with SIGKILL and then run `stack up`.
+    """
+    for service in _services():
+        if service.name == name:
+            return service.process.pid()
+    raise StackError(f"no stack service {name!r}; known: {', '.join(s.name for s in _services())}")
+
+
 def _say(message: str) -> None:
     click.echo(message, err=True)
 
