@@ -157,10 +157,23 @@ class Lineage:
         """The job `skewless run` runs now for this lineage, if its process is alive."""
         try:
             info = json.loads(self.running_path.read_text())
-            os.kill(int(info["pid"]), 0)
+            pid = int(info["pid"])
+            os.kill(pid, 0)
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return info
+        return info if _runs_the_job(pid) else None
+
+
+def _runs_the_job(pid: int) -> bool:
+    """Whether `pid` is still the job's process: a killed one lingers briefly as a zombie (no
+    command line), and a pid can be reused by another program."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.parent.parent.is_dir():  # no /proc: trust the signal check
+        return True
+    try:
+        return b"jobs.pipeline" in cmdline.read_bytes()
+    except OSError:
+        return False
 
 
 def _checkpoint(metadata: Path) -> RestorePoint | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,15 @@ def test_running_needs_a_live_process(tmp_path: Path) -> None:
     lineage = Lineage(tmp_path, "tx", ["v-v1"])
     assert lineage.running() is None
     lineage.mark_running("J", os.getpid())
-    assert lineage.running() == {"job_id": "J", "pid": os.getpid()}
+    assert lineage.running() is None  # alive, but not a job process (pytest's command line)
     lineage.mark_running("J", 2**22 + 12345)  # no such process
     assert lineage.running() is None
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "jobs.pipeline"])
+    try:
+        lineage.mark_running("J", job.pid)
+        assert lineage.running() == {"job_id": "J", "pid": job.pid}
+        job.kill()
+        job.wait()
+        assert lineage.running() is None
+    finally:
+        job.kill()
