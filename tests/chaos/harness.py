@@ -137,7 +137,7 @@ class ChaosRun:
         self.pending: list[Pending] = []
         self.recoveries: list[Recovery] = []
         self.unresolved: list[dict[str, Any]] = []
-        self.exits: list[dict[str, Any]] = []  # the job ending by itself
+        self.exits: list[dict[str, Any]] = []  # the job ending, or failing to start, by itself
         self.faults: list[dict[str, Any]] = []
         self.current = "start"
         self.outage = False  # a store is down: a job that ends now is restarted after it is back
@@ -281,10 +281,13 @@ class ChaosRun:
         if code is not None and not self.outage:
             if len(self.exits) >= MAX_EXITS:
                 raise RuntimeError(f"the job keeps ending by itself: {self.exits}")
-            self.exits.append({"at_s": round(self.elapsed, 1), "during": self.current, "exit_code": code,
+            # Before its first checkpoint the command failed to start the job; after, the job failed.
+            started = any(t >= self.job.issued for t, _ in self.watch.completed)
+            what = "the job ended by itself" if started else "`skewless run` failed to start the job"
+            self.exits.append({"what": what, "at_s": round(self.elapsed, 1), "during": self.current, "exit_code": code,
                                "log": self.job.log_path.name if self.job.log_path else None,
                                "tail": self.job.log_tail(12)})
-            self.say(f"the job ended by itself (exit {code}) during {self.current}; `skewless run` again")
+            self.say(f"{what} (exit {code}) during {self.current}; `skewless run` again")
             self.pending.append(Pending("after-exit", self.job.start()))
         producer = self.producer
         sent = f"{producer.acked:,}/{producer.total:,} sent" if producer else ""
@@ -403,7 +406,7 @@ class ChaosRun:
             "kills": sum(f["kind"] in JOB_KILLS for f in self.faults),
             "faults": self.faults,
             "job_starts": self.job.starts if self.job else 0,
-            "job_exits_by_itself": self.exits,
+            "job_exits": self.exits,  # the job or its start failing without a kill
             "recoveries": [asdict(r) for r in self.recoveries],
             "recoveries_unresolved": self.unresolved,
             "recovery_p50_s": round(statistics.median(times), 2) if times else None,

@@ -54,6 +54,7 @@ class JobProcess:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], log_dir: Path, label: str) -> None:
         self.argv, self.env, self.log_dir, self.label = list(argv), dict(env), log_dir, label
         self.starts = 0
+        self.issued = 0.0  # monotonic time of the latest start
         self.popen: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
 
@@ -62,7 +63,7 @@ class JobProcess:
         self.starts += 1
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.log_dir / f"{self.label}-{self.starts}.log"
-        issued = time.monotonic()
+        self.issued = issued = time.monotonic()
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 self.argv, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

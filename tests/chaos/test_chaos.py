@@ -45,8 +45,8 @@ def failures(report: dict[str, Any], cfg: ChaosConfig) -> list[str]:
     for part, text in FAILURE_TEXT.items():
         if not report["ok"][part]:
             out.append(text.format(**report[part], horizon_ms=report["horizon_ms"]))
-    for exit_ in report["job_exits_by_itself"]:
-        out.append(f"the job ended by itself (exit {exit_['exit_code']}) during {exit_['during']}; {exit_['log']}:\n{exit_['tail']}")
+    for exit_ in report["job_exits"]:
+        out.append(f"{exit_['what']} (exit {exit_['exit_code']}) during {exit_['during']}; {exit_['log']}:\n{exit_['tail']}")
     if report["recoveries_unresolved"]:
         out.append(f"restarts never followed by a checkpoint: {report['recoveries_unresolved']}")
     if report["producer_errors"]:
