@@ -16,7 +16,7 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import to_jarray
 
-from udfs.decode import Field, _java_factory
+from udfs.decode import Field, build_jvm_stage
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def read_events(
     periodically, which costs less per record.
     """
     jvm = get_gateway().jvm
-    j_stream = _java_factory(
+    j_stream = build_jvm_stage(
         f"source of topic {topic}",
         lambda: jvm.io.skewless.flink.EventSource.read(
             env._j_stream_execution_environment,

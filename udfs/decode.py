@@ -156,7 +156,7 @@ class ViewLogic:
         return str(key), row[spec.event_time_field], inputs
 
 
-def _java_factory(what: str, build: Callable[[], Any]) -> Any:
+def build_jvm_stage(what: str, build: Callable[[], Any]) -> Any:
     """Call a JVM stage's factory; its IllegalArgumentException names the bad input: say that
     as a SpecError, without the Java trace."""
     try:
@@ -171,7 +171,7 @@ def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequenc
     """`raw` (value, topic, partition, offset, ...) through the JVM decode stage: the rows of
     `record_type(fields)`; its dead letters come from `dead_letters_of`."""
     jvm = get_gateway().jvm
-    function = _java_factory(
+    function = build_jvm_stage(
         "decode stage",
         lambda: jvm.io.skewless.flink.DecodeRecordsFunction.create(
             to_jarray(jvm.String, list(schema_texts)),
@@ -217,7 +217,7 @@ def view_events(decoded: DataStream, specs: Sequence[ViewSpec], fields: Sequence
             )
         return builder.build()
 
-    function = _java_factory("row-logic stage", build)
+    function = build_jvm_stage("row-logic stage", build)
     j_stage = function.applyTo(decoded._j_data_stream)
     events = {spec.uid: DataStream(function.eventsOf(j_stage, view_label(spec))) for spec in specs}
     return ViewStreams(DataStream(j_stage), events)
