@@ -68,3 +68,44 @@ def test_a_bad_producer_clock_and_future_event_times_move_no_watermark(unique_na
     assert "ahead of the clock" in future_reason
     instants = {int(r["valid_from"].timestamp() * 1000) for r in history_rows(spec, settings)}
     assert {r["event_time"] for r in good} <= instants
+
+
+def test_an_idle_partition_does_not_hold_back_the_watermark(unique_name: str) -> None:
+    """Events in partition 0 only: once partition 1 has been silent for the idle timeout, the
+    watermark follows partition 0 and tile expiries fire (rows at instants with no event)."""
+    from tests.integration.jobs.test_restarts import LiveJob, wait_for
+
+    spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{unique_name}.transactions")
+    settings = load_settings(
+        cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000,
+        source_idle_timeout_ms=2_000,
+    )
+    ensure_topic(settings.kafka_bootstrap, spec.source_topic, 2)
+    codec = transaction_codec()
+    start = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS - 48 * HOUR_MS
+    def event(i: int, user: str, t: int) -> dict:
+        return {"event_id": f"e{i}", "user_id": user, "merchant_id": "m-1", "amount": 1.0, "currency": "EUR", "event_time": t}
+
+    # user-1 for two hours, user-2 for 40: user-1's hourly tiles of the 1-day sum leave the
+    # window a day later, an instant only user-1's timers reach, once the watermark passes it.
+    early = [event(i, "user-1", start + i * 10 * MINUTE_MS) for i in range(12)]
+    events = early + [event(100 + i, "user-2", start + i * 40 * MINUTE_MS) for i in range(60)]
+    events.sort(key=lambda r: r["event_time"])
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for record in events:
+        producer.send(spec.source_topic, value=codec.encode(record), partition=0)
+    producer.flush()
+    producer.close()
+    job = LiveJob(spec, settings)
+    last_early = max(r["event_time"] for r in early)
+
+    def expired() -> bool:
+        return any(
+            r[spec.entity_key] == "user-1" and int(r["valid_from"].timestamp() * 1000) > last_early
+            for r in history_rows(spec, settings)
+        )
+
+    try:
+        wait_for(expired, 240, "user-1's expiry updates, which need the watermark past partition 1's silence")
+    finally:
+        job.kill()
