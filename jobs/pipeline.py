@@ -30,7 +30,7 @@ from connectors.kafka.topics import KEEP_FOREVER, ensure_topic
 from connectors.iceberg.flink_sink import add_history_sink
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
 from jobs.sources import EventTimeWatermarks, dead_letter_sink_ddl, dead_letter_topic, read_events
-from skewless.checkpoints import ALL_COMMITS, SAVEPOINT_INFO, Lineage, RestorePoint, restore_point_at
+from skewless.checkpoints import SAVEPOINT_INFO, Lineage, RestorePoint, restore_point_at
 from skewless.errors import SkewlessError, SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
@@ -286,10 +286,11 @@ def choose_restore(lineage: Lineage, savepoint: str | None, from_scratch: bool, 
     if savepoint:
         if from_scratch:
             raise SpecError("--savepoint and --from-scratch exclude each other")
-        return restore_point_at(savepoint)
+        return lineage.identify(restore_point_at(savepoint))
     if from_scratch or bounded:
         return None
-    return lineage.newest()
+    newest = lineage.newest()
+    return lineage.identify(newest) if newest else None
 
 
 def run(
@@ -374,10 +375,10 @@ def stop_with_savepoint(client: JobClient, folder: str) -> str:
 
 
 def record_savepoint(lineage: Lineage, job_id: str, path: str) -> None:
-    """skewless.json beside the savepoint's _metadata: which job took it. A stopped job commits
-    nothing after its savepoint, so every commit of that job is in the savepoint's state."""
+    """skewless.json beside the savepoint's _metadata: which job took it (its checkpoint id is
+    in the metadata), so a later restore knows which history commits the savepoint includes."""
     folder = Path(path.removeprefix("file:").removeprefix("//"))
-    (folder / SAVEPOINT_INFO).write_text(json.dumps({"job_id": job_id, "checkpoint_id": ALL_COMMITS}))
+    (folder / SAVEPOINT_INFO).write_text(json.dumps({"job_id": job_id}))
     lineage.last_stop_path.write_text(json.dumps({"savepoint": str(folder)}))
 
 

@@ -17,6 +17,7 @@ every job that is not an ancestor.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -29,8 +30,9 @@ from skewless.errors import SkewlessError
 _CHECKPOINT = re.compile(r"^chk-(\d+)$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 SAVEPOINT_INFO = "skewless.json"
-# The checkpoint id a stop-with-savepoint records: the stopped job committed nothing after it.
-ALL_COMMITS = 2**62
+_SAVEPOINT = re.compile(r"^savepoint-([0-9a-f]{6})-")
+# Flink's _metadata starts with this magic number, a format version, then the checkpoint id.
+_METADATA_MAGIC = 0x4960672D
 
 
 def lineage_name(topic: str, view_uids: Sequence[str]) -> str:
@@ -127,6 +129,15 @@ class Lineage:
                 entries[entry.job_id] = entry
         return entries
 
+    def identify(self, point: RestorePoint) -> RestorePoint:
+        """`point` with its job id: a savepoint taken outside `skewless stop` says only the first
+        six hex digits of it in its folder name; the journal knows the whole id."""
+        match = _SAVEPOINT.match(point.path.name)
+        if point.job_id is not None or not match:
+            return point
+        jobs = [job for job in self.journal() if job.startswith(match.group(1))]
+        return dataclasses.replace(point, job_id=jobs[0]) if len(jobs) == 1 else point
+
     def ancestry(self, point: RestorePoint) -> tuple[dict[str, int], int | None]:
         """For a restore from `point`: per ancestor job, the newest checkpoint id whose commits
         are in the restored state, and the start time of the chain's first job (None when the
@@ -190,22 +201,31 @@ def _checkpoint(metadata: Path) -> RestorePoint | None:
 
 
 def savepoint_at(folder: Path) -> RestorePoint | None:
-    """A savepoint folder (with `_metadata`); job and checkpoint id from skewless.json when the
-    savepoint was taken by `skewless stop --savepoint`."""
+    """A savepoint folder (with `_metadata`): its checkpoint id from the metadata, the job that
+    took it from skewless.json (written by `skewless stop --savepoint`), else None (see
+    `Lineage.identify`)."""
     metadata = folder / "_metadata"
     if not metadata.is_file():
         return None
     info: dict[str, object] = {}
     if (folder / SAVEPOINT_INFO).is_file():
         info = json.loads((folder / SAVEPOINT_INFO).read_text())
-    checkpoint = info.get("checkpoint_id")
     return RestorePoint(
         path=folder,
         kind="savepoint",
         job_id=str(info["job_id"]) if info.get("job_id") else None,
-        checkpoint_id=int(checkpoint) if isinstance(checkpoint, int) else None,
+        checkpoint_id=metadata_checkpoint_id(metadata),
         completed_at_ms=int(metadata.stat().st_mtime * 1000),
     )
+
+
+def metadata_checkpoint_id(metadata: Path) -> int | None:
+    """The checkpoint id Flink wrote into a checkpoint's or savepoint's _metadata, if readable."""
+    with metadata.open("rb") as f:
+        head = f.read(16)
+    if len(head) < 16 or int.from_bytes(head[:4], "big") != _METADATA_MAGIC:
+        return None
+    return int.from_bytes(head[8:16], "big", signed=True)
 
 
 def restore_point_at(path: str) -> RestorePoint:
