@@ -220,6 +220,7 @@ def make_environment(
     else:
         config.set_string("execution.checkpointing.dir", lineage.checkpoint_dir.as_uri())
         config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        config.set_string("execution.checkpointing.num-retained", str(settings.checkpoints_retained))
     config.set_string("execution.checkpointing.savepoint-dir", lineage.savepoint_dir.as_uri())
     if restore is not None:
         config.set_string("execution.state-recovery.path", restore.path.as_uri())

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     cassandra_keyspace: str = "skewless"
     iceberg_namespace: str = "skewless"
     checkpoint_interval_ms: int = Field(default=10_000, ge=100)
+    # Completed checkpoints an unbounded job keeps (the newest is where a restart resumes).
+    checkpoints_retained: int = Field(default=3, ge=1)
     parallelism: int = Field(default=1, ge=1)
     # An event time further ahead of the clock than this is dead-lettered and moves no watermark.
     future_event_time_bound_ms: int = Field(default=300_000, ge=0)

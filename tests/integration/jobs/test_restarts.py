@@ -42,7 +42,13 @@ class LiveJob:
 
         self.thread = threading.Thread(target=target, daemon=True)
         self.thread.start()
-        wait_for(lambda: self.lineage.running() is not None, 180, "the job to start")
+
+        def started() -> bool:
+            if not self.thread.is_alive():
+                pytest.fail(f"the job ended before it started: {self.error}")
+            return self.lineage.running() is not None
+
+        wait_for(started, 180, "the job to start")
 
     def kill(self) -> None:
         running = self.lineage.running()
@@ -74,7 +80,11 @@ def all_rows(spec: ViewSpec, settings: Settings) -> list[dict]:
 
 def test_restarts_from_newest_and_from_an_older_checkpoint_keep_the_history_a_set(unique_name: str) -> None:
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{unique_name}.transactions")
-    settings = load_settings(cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000)
+    # Every checkpoint retained: the test restores an older one on purpose.
+    settings = load_settings(
+        cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000,
+        checkpoints_retained=1_000,
+    )
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     shapes = [StreamShape(seed=s, events=1_500, users=20, days=20, end_ms=end - (3 - s) * 20 * 86_400_000, disorder_ms=0) for s in (1, 2, 3)]
     expected: set[tuple[str, int]] = set()
