@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SKEWLESS := $(VENV)/bin/skewless
 STAMP := $(VENV)/.installed
 
-.PHONY: install jars stack-up stack-down stack-status demo test test-unit bench chaos clean
+.PHONY: install jars stack-up stack-down stack-status demo test test-unit test-java bench chaos clean
 
 install: $(STAMP)
 
@@ -34,7 +34,11 @@ demo: jars stack-up
 test-unit: install
 	$(PY) -m pytest -q tests/unit
 
-test: jars stack-up
+# The Java tests (JUnit, jvm/flink/src/test) first: they need no stack and fail fast.
+test-java: install
+	mvn -q -f jvm/flink/pom.xml test
+
+test: jars stack-up test-java
 	$(PY) -m pytest tests
 
 # Benchmarks, peers in the same run, reported as ratios in bench/results.{json,md,png}.
