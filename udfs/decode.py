@@ -5,17 +5,18 @@ Errors are values, not crashes: the main outputs carry rows, the side outputs ca
 letters with the reason and the record's origin (view-specific ones also name the view).
 
 - `decode_records` (one per topic, io.skewless.flink.DecodeRecordsFunction): Avro bytes -> a
-  generic typed row of the writer schemas' fields (`record_fields`), then the raw bytes and
-  the origin.
+  generic typed row of the newest schema's fields (`record_fields`), then the raw bytes and
+  the origin. Apache Avro's Java reader decodes, resolving each record's writer schema to the
+  newest one (io.skewless.flink.EventDecoder).
 - `view_events` (one per topic, io.skewless.flink.ViewEventsFunction): generic row -> each
   view's event (`event_type`): key, event time, the view's numeric inputs, origin. Every
   view's key check, derived columns, filter (io.skewless.logic, the trees
   skewless.expressions parses) and allowed lateness happen here, in one operator, so a
   record makes at most one dead letter, naming every view that refused it.
 
-`decoded_columns` and `ViewLogic` state the two stages' contracts in Python: the
-reference the JVM stages are held to record by record (tests/flink/test_decode_parity.py,
-tests/flink/test_view_events.py), and the one the test oracles run.
+`ViewLogic` states the row-logic stage's contract in Python: the reference the JVM stage is
+held to record by record (tests/flink/test_view_events.py), and the one the test oracles run.
+The decode stage is held to the producer's encoder (tests/flink/test_decode_producer.py).
 """
 
 from __future__ import annotations
@@ -67,16 +68,14 @@ def _column_type(avro: Any) -> str | None:
 
 
 def record_fields(schema_texts: Sequence[str]) -> tuple[Field, ...]:
-    """The decoded row's fields: every carriable field of the writer schemas, newest schema's
-    order first; a field's type is the newest schema's (older records that do not fit it
-    are dead-lettered)."""
-    fields: dict[str, Field] = {}
-    for text in reversed(schema_texts):
-        for f in json.loads(text).get("fields", []):
-            kind = _column_type(f["type"])
-            if kind is not None and f["name"] not in fields:
-                fields[f["name"]] = Field(f["name"], kind)
-    return tuple(fields.values())
+    """The decoded row's fields: every carriable field of the newest (last) schema, in its
+    order. Older records are resolved to that schema, so its fields are all a row can hold."""
+    fields = []
+    for f in json.loads(schema_texts[-1]).get("fields", []):
+        kind = _column_type(f["type"])
+        if kind is not None:
+            fields.append(Field(f["name"], kind))
+    return tuple(fields)
 
 
 def record_type(fields: Sequence[Field]) -> TypeInformation:
@@ -98,34 +97,12 @@ def check_view(spec: ViewSpec, fields: Sequence[Field]) -> None:
         raise SpecError(f"view {spec.name}: input columns {missing} are neither source fields nor derived columns")
 
 
-def _fits(value: Any, kind: str) -> bool:
-    if value is None:
-        return True
-    if kind == "STRING":
-        return isinstance(value, str)
-    if kind == "BOOLEAN":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if kind == "LONG" else isinstance(value, (int, float))
-
-
 def event_type(spec: ViewSpec) -> TypeInformation:
     """A view's event: key, event time, the view's numeric inputs, then the record's origin."""
     names = ["key", "event_time", *spec.input_columns, "topic", "partition", "offset"]
     types = [Types.STRING(), Types.LONG(), *[Types.DOUBLE() for _ in spec.input_columns]]
     types += [Types.STRING(), Types.INT(), Types.LONG()]
     return Types.ROW_NAMED(names, types)
-
-
-def decoded_columns(record: dict[str, Any], fields: Sequence[Field]) -> list[Any]:
-    """The decode stage's row for a record the codec read (`EventCodec.decode`): one value per
-    field, None where the writer had none; DecodeError when a value does not fit its column."""
-    columns = [record.get(f.name) for f in fields]
-    for f, v in zip(fields, columns):
-        if not _fits(v, f.type):
-            raise DecodeError(f"field {f.name!r} is {v!r}, which its {f.type} column (newest schema) cannot carry")
-    return columns
 
 
 class ViewLogic:

@@ -11,6 +11,7 @@ serving SDK); `start_many()` reads several partitions in one request (`key IN ?`
 
 from __future__ import annotations
 
+import functools
 import operator
 import random
 import time
@@ -25,9 +26,10 @@ from cassandra.concurrent import execute_concurrent_with_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.cassandra import cql
-from connectors.cassandra.direct import PROTOCOL_VERSION, AsyncDirectReads, DirectReads, DirectUnavailable
+from connectors.cassandra.direct import (PROTOCOL_VERSION, AsyncDirectReads, CellDecoder, DirectReads,
+                                         DirectUnavailable, column_decoders)
 from connectors.cassandra.errors import CassandraConfigError, CassandraReadError
-from connectors.cassandra.session import connect_cluster, parse_contact_points
+from connectors.cassandra.session import ConnectionSecurity, connect_cluster, parse_contact_points
 from connectors.cassandra.ttl import is_live
 from connectors.cassandra.views import view_table
 
@@ -120,13 +122,14 @@ class LiveRow:
 
 class OnlineReader:
     def __init__(
-        self, config: OnlineReaderConfig, *, clock: Callable[[], int] = now_ms, session: Session | None = None
+        self, config: OnlineReaderConfig, *, clock: Callable[[], int] = now_ms, session: Session | None = None,
+        security: ConnectionSecurity | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
         # With a caller's session the caller owns the connection; otherwise this reader does.
         self._cluster = None if session is not None else connect_cluster(
-            config.contact_points, config.local_datacenter, consistency=config.consistency
+            config.contact_points, config.local_datacenter, consistency=config.consistency, security=security
         )
         try:
             self._session = session if session is not None else self._cluster.connect()  # type: ignore[union-attr]
@@ -195,15 +198,18 @@ class OnlineReader:
         token-aware policy would pick); DirectUnavailable when that path cannot answer, and
         `start()` should."""
         address, key = self._direct_target(entity)
-        rows = direct.rows(address, self._select.query_id, [key], self._consistency, self._select.result_metadata)
+        rows = direct.rows(address, self._select.query_id, [key], self._consistency, self._decoders)
         return rows[0] if rows else None
 
     async def read_direct_async(self, direct: AsyncDirectReads, entity: Any) -> Any:
         """`read_direct` on the running event loop."""
         address, key = self._direct_target(entity)
-        rows = await direct.rows(address, self._select.query_id, [key], self._consistency,
-                                 self._select.result_metadata)
+        rows = await direct.rows(address, self._select.query_id, [key], self._consistency, self._decoders)
         return rows[0] if rows else None
+
+    @functools.cached_property
+    def _decoders(self) -> tuple[CellDecoder, ...]:
+        return column_decoders(self._select.result_metadata)
 
     def _direct_target(self, entity: Any) -> tuple[tuple[str, int], bytes]:
         """The replica address to read `entity` from, and its serialized key."""

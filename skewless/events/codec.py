@@ -4,6 +4,10 @@ Wire format: Avro single-object encoding (marker C3 01, the 8-byte little-endian
 CRC-64-AVRO fingerprint of the writer schema, then the binary body). The fingerprint
 names the writer schema, so the decoder knows exactly which known schema wrote a
 record and rejects bytes from an unknown one instead of misreading them.
+
+This is the producer's codec (fastavro). The job decodes in the JVM with Apache Avro's
+reader (io.skewless.flink.EventDecoder); both resolve an older record to the newest schema,
+and tests/flink/test_decode_producer.py holds the JVM to what this codec writes.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class EventCodec:
             fp = _wire_fingerprint(raw)
             self._readers[fp] = parsed
             writer = (fp, parsed)
-        # The newest schema (last given) is the one producers write.
+        # The newest schema (last given) is the one producers write, and older records are read as.
         self._writer_fp, self._writer = writer  # type: ignore[misc]
 
     def encode(self, record: dict[str, Any]) -> bytes:
@@ -82,7 +86,8 @@ class EventCodec:
             raise DecodeError(f"unknown writer schema fingerprint {fp[::-1].hex()}")
         body = io.BytesIO(data[10:])
         try:
-            record = fastavro.schemaless_reader(body, schema, None)
+            reader = None if fp == self._writer_fp else self._writer  # resolve older records to the newest
+            record = fastavro.schemaless_reader(body, schema, reader)
         except Exception as exc:  # fastavro raises many types for corrupt input
             raise DecodeError(f"corrupt or truncated Avro body: {type(exc).__name__}: {exc}") from exc
         if body.tell() != len(data) - 10:

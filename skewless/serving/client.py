@@ -2,20 +2,22 @@
 batched non-blocking partition reads.
 
 One (view, key) is one prepared single-partition read: it carries its routing key, so the
-token-aware policy sends it straight to a replica, and `_One` waits for it with no batching
-machinery. Several keys of a view are split by replica (`OnlineReader.replica_groups`), at
+token-aware policy sends it straight to a replica, through the client's `RowReader`
+(below) with no batching machinery. Several keys of a view are split by replica (`OnlineReader.replica_groups`), at
 most `in_batch` keys a group, and each group is one `key IN ?` read sent to that replica,
 so no coordinator fans out; groups go out at once (up to `max_in_flight`, the rest as
 earlier ones answer). Measured on this 2-core machine (bench/serving.py, 100 entities x 20
 features): one IN read of 100 partitions costs the Python side a fraction of 100 separate
 reads, whose per-request driver work (~50 us each) capped the rate near 10 requests/s.
 
-A read of one partition (the common scoring request) skips the driver's IO thread:
-`OnlineReader.read_direct` (`read_direct_async` on an event loop) sends it from the
-calling thread over connections of
+A read of one partition (the common scoring request) goes through the `RowReader` the
+client picked when it started (`connectors.cassandra.row_reader`, which logs its choice):
+the direct path sends it from the calling thread over connections of
 `connectors.cassandra.direct` to the replica the token-aware policy would pick (about a
-third of the CPU and half the latency of the driver's round trip here), and anything but
-rows in answer sends the same read through the driver instead.
+third of the CPU and half the latency of the driver's round trip here), authenticated
+and encrypted like the driver's session, and anything but rows in answer sends the same
+read through the driver instead; a server the direct path cannot log in to or encrypt
+for gets the driver alone.
 
 Otherwise the driver answers on its own IO thread; `_Batch` counts the answers there and wakes the
 caller once, by releasing a lock the caller blocks on (sync) or through
@@ -32,13 +34,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from cassandra import AuthenticationFailed
+from cassandra.cluster import NoHostAvailable
 from cassandra.query import tuple_factory
 
 from connectors.cassandra import cql
-from connectors.cassandra.direct import AsyncDirectReads, DirectReads, DirectTimeout, DirectUnavailable
 from connectors.cassandra.errors import CassandraError
 from connectors.cassandra.reader import OnlineReader, OnlineReaderConfig
-from connectors.cassandra.session import connect_cluster
+from connectors.cassandra.row_reader import RowReader, choose_row_reader
+from connectors.cassandra.session import ConnectionSecurity, connect_cluster
 from connectors.cassandra.views import view_table
 from skewless.serving.errors import StoreUnavailableError
 from skewless.spec import ViewSpec
@@ -66,6 +70,7 @@ class OnlineClient:
         in_batch: int = DEFAULT_IN_BATCH,
         on_read: ReadHook | None = None,
         direct_reads: bool = True,
+        security: ConnectionSecurity | None = None,
     ) -> None:
         if not 1 <= in_batch <= MAX_IN_BATCH:
             raise ValueError(f"in_batch {in_batch!r}: expected 1 to {MAX_IN_BATCH} keys per read")
@@ -92,24 +97,21 @@ class OnlineClient:
         self._readers: dict[str, OnlineReader] = {}
         self._lock = threading.Lock()
 
-        self._cluster = connect_cluster(
-            contact_points, local_datacenter, consistency=consistency, request_timeout_s=request_timeout_s
-        )
+        security = security or ConnectionSecurity()
         # Rows are indexed by position: plain tuples, not a namedtuple built per row.
-        self._cluster.profile_manager.default.row_factory = tuple_factory
+        self._cluster = connect_cluster(
+            contact_points, local_datacenter, consistency=consistency, request_timeout_s=request_timeout_s,
+            security=security, row_factory=tuple_factory,
+        )
         try:
             self._session = self._cluster.connect()
         except Exception as exc:
             self._cluster.shutdown()
-            raise StoreUnavailableError(
-                f"cannot connect to Cassandra at {contact_points} (datacenter {local_datacenter}): {exc}; "
-                "is it running (`skewless stack status`)?"
-            ) from exc
-        # The direct path speaks plain, unauthenticated TCP: a cluster set up for TLS or
-        # authentication reads through the driver only.
-        plain = all(getattr(self._cluster, a, None) is None for a in ("ssl_context", "ssl_options", "auth_provider"))
-        self._direct = DirectReads(request_timeout_s) if direct_reads and plain else None
-        self._direct_async = AsyncDirectReads(request_timeout_s) if direct_reads and plain else None
+            raise _not_connected(exc, contact_points, local_datacenter, security) from exc
+        self._rows: RowReader = choose_row_reader(
+            self.reader, self._session, local_datacenter=local_datacenter, timeout_s=request_timeout_s,
+            security=security, direct=direct_reads,
+        )
 
     # -- preparing -----------------------------------------------------------------
 
@@ -139,20 +141,22 @@ class OnlineClient:
 
     # -- reading -------------------------------------------------------------------
 
+    @property
+    def row_reader(self) -> RowReader:
+        """What single-entity reads go through (chosen at start)."""
+        return self._rows
+
     def read(self, items: Sequence[tuple[str, str]]) -> list[Any]:
         """The raw row (or None) of each distinct (view, key), blocking until all have answered."""
-        if len(items) == 1 and self._direct is not None:
+        if len(items) == 1:
             view, key = items[0]
             reader = self.reader(view)
             started = time.perf_counter()
             try:
-                row = reader.read_direct(self._direct, key)
-            except DirectTimeout as exc:
+                row = self._rows.read(view, key)
+            except Exception as exc:
                 raise _unavailable(reader, 1, exc) from exc
-            except DirectUnavailable:
-                pass  # the driver's path, below: its retries and re-prepares apply
-            else:
-                return self._direct_answered(row, started)
+            return self._answered(row, started)
         waiter = threading.Lock()
         waiter.acquire()
         batch = self._batch(items, waiter.release)
@@ -165,18 +169,15 @@ class OnlineClient:
         unprepared = {view for view, _ in items if view not in self._readers}
         if unprepared:  # first use: preparing blocks, so keep it off the loop
             await loop.run_in_executor(None, self.prepare, unprepared)
-        if len(items) == 1 and self._direct_async is not None:
+        if len(items) == 1:
             view, key = items[0]
             reader = self.reader(view)
             started = time.perf_counter()
             try:
-                row = await reader.read_direct_async(self._direct_async, key)
-            except DirectTimeout as exc:
+                row = await self._rows.read_async(view, key)
+            except Exception as exc:
                 raise _unavailable(reader, 1, exc) from exc
-            except DirectUnavailable:
-                pass  # the driver's path, below
-            else:
-                return self._direct_answered(row, started)
+            return self._answered(row, started)
         future: asyncio.Future[None] = loop.create_future()
 
         def wake() -> None:
@@ -187,15 +188,12 @@ class OnlineClient:
         await future
         return batch.result()
 
-    def _direct_answered(self, row: Any, started: float) -> list[Any]:
+    def _answered(self, row: Any, started: float) -> list[Any]:
         if self._on_read is not None:
             self._on_read(time.perf_counter() - started)
         return [row]
 
-    def _batch(self, items: Sequence[tuple[str, str]], done: Callable[[], None]) -> _One | _Batch:
-        if len(items) == 1:
-            view, key = items[0]
-            return _One(self.reader(view), key, self._on_read, done)
+    def _batch(self, items: Sequence[tuple[str, str]], done: Callable[[], None]) -> _Batch:
         by_view: dict[str, list[str]] = {}
         for view, key in items:
             by_view.setdefault(view, []).append(key)
@@ -245,10 +243,24 @@ class OnlineClient:
         return keys
 
     def close(self) -> None:
-        if self._direct is not None:
-            self._direct.close()
-            self._direct_async.close()
+        self._rows.close()
         self._cluster.shutdown()
+
+
+def _not_connected(error: Exception, contact_points: str, local_datacenter: str,
+                   security: ConnectionSecurity) -> StoreUnavailableError:
+    causes = list(error.errors.values()) if isinstance(error, NoHostAvailable) else [error]
+    login = next((c for c in causes if isinstance(c, AuthenticationFailed)), None)
+    if login is not None:
+        who = f"user {security.username!r}" if security.authenticates else "a client without a username"
+        return StoreUnavailableError(
+            f"Cassandra at {contact_points} refused the login of {who}: {login}; "
+            "check the cassandra username and password settings"
+        )
+    return StoreUnavailableError(
+        f"cannot connect to Cassandra at {contact_points} (datacenter {local_datacenter}): {error}; "
+        "is it running (`skewless stack status`)?"
+    )
 
 
 def _resolve(future: asyncio.Future[None], error: BaseException | None = None) -> None:
@@ -258,42 +270,6 @@ def _resolve(future: asyncio.Future[None], error: BaseException | None = None) -
         future.set_result(None)
     else:
         future.set_exception(error)
-
-
-class _One:
-    """One partition read: `_Batch`'s interface without its bookkeeping (the common request)."""
-
-    __slots__ = ("_reader", "_key", "_on_read", "_done", "_row", "_error", "_started")
-
-    def __init__(self, reader: OnlineReader, key: str, on_read: ReadHook | None, done: Callable[[], None]) -> None:
-        self._reader, self._key, self._on_read, self._done = reader, key, on_read, done
-        self._row: Any = None
-        self._error: BaseException | None = None
-        self._started = 0.0
-
-    def start(self) -> None:
-        self._started = time.perf_counter()
-        try:
-            response = self._reader.start(self._key)
-        except Exception as exc:  # e.g. NoHostAvailable raised at send time
-            self._failed(exc)
-            return
-        response.add_callbacks(self._ok, self._failed)
-
-    def _ok(self, rows: list[Any]) -> None:
-        if self._on_read is not None:
-            self._on_read(time.perf_counter() - self._started)
-        self._row = rows[0] if rows else None
-        self._done()
-
-    def _failed(self, error: BaseException) -> None:
-        self._error = error
-        self._done()
-
-    def result(self) -> list[Any]:
-        if self._error is not None:
-            raise _unavailable(self._reader, 1, self._error) from self._error
-        return [self._row]
 
 
 # (reader, keys, replica to send to or None, each key's slot in the batch's rows)

@@ -174,8 +174,9 @@ def test_a_failing_direct_read_is_answered_by_the_driver(keyspace):
     with store(keyspace, V0 + 1000) as s:
         s.prepare()
         assert s.get_online_features(["u4"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 4}
-        s.client._direct.close()  # every later direct read is refused
-        s.client._direct_async.close()
+        assert s.client.row_reader.name == "direct"
+        s.client.row_reader.blocking.close()  # every later direct read is refused
+        s.client.row_reader.awaited.close()
         assert s.get_online_features(["u5"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 5}
         response = asyncio.run(s.get_online_features_async(["u6"], ["user_transactions:count_30d"]))
         assert response[0].values() == {"user_transactions:count_30d": 6}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skewless.serving.client import OnlineClient, _Batch, _One
+from skewless.serving.client import OnlineClient, _Batch
 from skewless.serving.errors import StoreUnavailableError
 
 
@@ -124,24 +124,6 @@ def test_an_in_read_places_rows_by_key_and_leaves_missing_keys_none():
     assert reader.sent[0].key == (("a", "b", "c"), "host")
     answer(reader.sent[0], [(1.0, "c"), (2.0, "a")])  # token order; b has no row
     assert wakes == [1] and batch.result() == [None, (1.0, "c"), (2.0, "a")]
-
-
-def test_one_read_answers_its_row_or_fails():
-    reader = FakeReader()
-    wakes, timings = [], []
-    one = _One(reader, "k", timings.append, lambda: wakes.append(1))
-    one.start()
-    answer(reader.sent[0], [("row",)])
-    assert wakes == [1] and one.result() == [("row",)] and len(timings) == 1
-    missing = _One(reader, "k", None, lambda: wakes.append(2))
-    missing.start()
-    answer(reader.sent[1], [])
-    assert missing.result() == [None]
-    failing = _One(FakeReader(broken={"k"}), "k", None, lambda: wakes.append(3))
-    failing.start()
-    assert wakes == [1, 2, 3]
-    with pytest.raises(StoreUnavailableError, match="reading 1 partitions .* no host for k"):
-        failing.result()
 
 
 def test_keys_of_a_view_go_out_as_in_reads_per_replica_and_come_back_in_request_order():

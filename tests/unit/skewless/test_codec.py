@@ -57,3 +57,14 @@ def test_trailing_bytes_and_absurd_times_are_refused(codec):
         codec.decode(codec.encode(EVENT) + b"\x00")
     with pytest.raises(DecodeError, match="absurd event time event_time=1700000000"):
         codec.decode(codec.encode(EVENT | {"event_time": 1_700_000_000}))
+
+
+def test_an_older_record_is_read_as_the_newest_schema():
+    newest = json.loads(SCHEMA.read_text())
+    older = {**newest, "fields": [f for f in newest["fields"] if f["name"] != "currency"] + [{"name": "gone", "type": "int"}]}
+    newest["fields"] = [{**f, "default": "XXX"} if f["name"] == "currency" else f for f in newest["fields"]]
+    old_event = {k: v for k, v in EVENT.items() if k != "currency"} | {"gone": 1}
+    written = EventCodec([older], key_field="user_id", time_field="event_time").encode(old_event)
+    codec = EventCodec([older, newest], key_field="user_id", time_field="event_time")
+    assert codec.decode(written) == EVENT | {"currency": "XXX"}
+    assert codec.decode(codec.encode(EVENT)) == EVENT

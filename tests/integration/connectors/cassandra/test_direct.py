@@ -18,7 +18,7 @@ from cassandra import ConsistencyLevel
 
 from connectors.cassandra import cql
 from connectors.cassandra.direct import (PROTOCOL_VERSION, AsyncDirectReads, DirectReads, DirectRefused, DirectTimeout,
-                                         DirectUnavailable)
+                                         DirectUnavailable, column_decoders)
 
 ONE = ConsistencyLevel.ONE
 
@@ -44,6 +44,10 @@ def direct() -> Iterator[DirectReads]:
     reads.close()
 
 
+def columns(select) -> tuple:
+    return column_decoders(select.result_metadata)
+
+
 def key(text: str) -> list[bytes]:
     return [text.encode()]  # text serializes as its UTF-8 bytes
 
@@ -52,9 +56,9 @@ def test_rows_are_the_drivers_rows(session, table, direct):
     select, address = table
     for i in range(10):
         driver = session.execute(select, (f"k{i}",)).one()
-        rows = direct.rows(address, select.query_id, key(f"k{i}"), ONE, select.result_metadata)
+        rows = direct.rows(address, select.query_id, key(f"k{i}"), ONE, columns(select))
         assert rows == [tuple(driver)]
-    assert direct.rows(address, select.query_id, key("nobody"), ONE, select.result_metadata) == []
+    assert direct.rows(address, select.query_id, key("nobody"), ONE, columns(select)) == []
     assert len(direct._pool.idle[address]) == 1  # one connection served every read
 
 
@@ -64,7 +68,7 @@ def test_threads_share_the_pool_without_mixing_answers(table, direct):
     select, address = table
 
     def read(i: int) -> list[tuple]:
-        return direct.rows(address, select.query_id, key(f"k{i % 10}"), ONE, select.result_metadata)
+        return direct.rows(address, select.query_id, key(f"k{i % 10}"), ONE, columns(select))
 
     with ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(read, range(600)))
@@ -75,22 +79,22 @@ def test_threads_share_the_pool_without_mixing_answers(table, direct):
 def test_a_server_error_is_unavailable_and_the_connection_stays(table, direct):
     select, address = table
     with pytest.raises(DirectUnavailable, match="server error.*code=2500"):
-        direct.rows(address, b"\x00" * 16, key("k1"), ONE, select.result_metadata)
-    assert direct.rows(address, select.query_id, key("k1"), ONE, select.result_metadata) == [(1.0, [1.0])]
+        direct.rows(address, b"\x00" * 16, key("k1"), ONE, columns(select))
+    assert direct.rows(address, select.query_id, key("k1"), ONE, columns(select)) == [(1.0, [1.0])]
     assert len(direct._pool.idle[address]) == 1
 
 
 def test_a_lost_connection_is_unavailable_once_then_replaced(table, direct):
     select, address = table
-    direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
+    direct.rows(address, select.query_id, key("k2"), ONE, columns(select))
     direct._pool.idle[address][0]._sock.shutdown(socket.SHUT_RDWR)  # as if the node dropped it
     with pytest.raises(DirectUnavailable, match="connection lost|closed"):
-        direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
-    assert direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata) == [(2.0, [2.0, 2.0])]
+        direct.rows(address, select.query_id, key("k2"), ONE, columns(select))
+    assert direct.rows(address, select.query_id, key("k2"), ONE, columns(select)) == [(2.0, [2.0, 2.0])]
     assert direct._pool.open[address] == 1
     direct.close()
     with pytest.raises(DirectUnavailable, match="closed"):
-        direct.rows(address, select.query_id, key("k2"), ONE, select.result_metadata)
+        direct.rows(address, select.query_id, key("k2"), ONE, columns(select))
 
 
 def _frame(opcode: int, body: bytes = b"", stream: int = 0) -> bytes:
@@ -132,7 +136,7 @@ def test_a_silent_node_times_out_within_the_timeout(blocking):
     try:
         started = time.monotonic()
         with pytest.raises(DirectTimeout, match="did not answer in time"):
-            read = direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+            read = direct.rows(node.address, b"\x01" * 16, key("k"), ONE, ())
             if not blocking:
                 asyncio.run(read)
         assert 0.25 < time.monotonic() - started < 2.0
@@ -155,9 +159,9 @@ def test_a_node_that_refuses_our_connection_turns_the_path_off(startup_answer, w
     direct = DirectReads(timeout_s=1.0)
     try:
         with pytest.raises(DirectRefused, match=why):
-            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, ())
         with pytest.raises(DirectUnavailable, match=why):  # no second attempt
-            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, None)
+            direct.rows(node.address, b"\x01" * 16, key("k"), ONE, ())
         assert len(node._peers) == 1
     finally:
         direct.close()
@@ -170,19 +174,19 @@ def test_async_rows_are_the_drivers_rows_and_a_cancelled_read_closes_its_connect
 
     async def scenario() -> None:
         for i in range(10):
-            rows = await direct.rows(address, select.query_id, key(f"k{i}"), ONE, select.result_metadata)
+            rows = await direct.rows(address, select.query_id, key(f"k{i}"), ONE, columns(select))
             assert rows == [tuple(session.execute(select, (f"k{i}",)).one())]
         with pytest.raises(DirectUnavailable, match="code=2500"):
-            await direct.rows(address, b"\x00" * 16, key("k1"), ONE, select.result_metadata)
+            await direct.rows(address, b"\x00" * 16, key("k1"), ONE, columns(select))
         loop_key = (asyncio.get_running_loop(), address)
         assert direct._pool.open[loop_key] == 1
-        read = asyncio.ensure_future(direct.rows(address, select.query_id, key("k3"), ONE, select.result_metadata))
+        read = asyncio.ensure_future(direct.rows(address, select.query_id, key("k3"), ONE, columns(select)))
         await asyncio.sleep(0)  # sent, not answered
         read.cancel()
         with pytest.raises(asyncio.CancelledError):
             await read
         assert direct._pool.open[loop_key] == 0  # its answer could not be told from the next one's
-        assert await direct.rows(address, select.query_id, key("k3"), ONE, select.result_metadata) == [(3.0, [3.0] * 3)]
+        assert await direct.rows(address, select.query_id, key("k3"), ONE, columns(select)) == [(3.0, [3.0] * 3)]
 
     try:
         asyncio.run(scenario())

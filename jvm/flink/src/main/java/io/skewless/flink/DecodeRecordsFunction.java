@@ -37,20 +37,16 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     /** udfs.decode.TRAILER: the columns after the fields. */
     public static final String[] TRAILER = {"__value", "__topic", "__partition", "__offset"};
 
-    private final String[] schemaTexts;
     private final String[] fieldNames;
     private final String[] fieldTypes;
-    private final String timeField;
 
     private transient Counter deadLetters;
     private transient Map<String, Counter> deadLettersByCode;
     private transient OutputTag<Row> deadTag;
 
-    private DecodeRecordsFunction(String[] schemaTexts, String[] fieldNames, String[] fieldTypes, String timeField) {
-        this.schemaTexts = schemaTexts.clone();
+    private DecodeRecordsFunction(String[] fieldNames, String[] fieldTypes) {
         this.fieldNames = fieldNames.clone();
         this.fieldTypes = fieldTypes.clone();
-        this.timeField = timeField;
     }
 
     /**
@@ -64,8 +60,8 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
      */
     public static DecodeRecordsFunction create(String[] schemaTexts, String[] fieldNames, String[] fieldTypes,
             String timeField) {
-        new EventDecoder(schemaTexts, fieldNames, fieldTypes, timeField); // validates; rebuilt in open()
-        return new DecodeRecordsFunction(schemaTexts, fieldNames, fieldTypes, timeField);
+        new EventDecoder(schemaTexts, fieldNames, fieldTypes, timeField); // validates: the source decodes
+        return new DecodeRecordsFunction(fieldNames, fieldTypes);
     }
 
     /** udfs.decode.record_type of the fields. */
@@ -87,10 +83,6 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
         deadLetters = getRuntimeContext().getMetricGroup().counter(DEAD_LETTERS_METRIC);
         deadLettersByCode = new HashMap<>();
         deadTag = DeadLetters.tag();
-    }
-
-    EventDecoder newDecoder() {
-        return new EventDecoder(schemaTexts, fieldNames, fieldTypes, timeField);
     }
 
     @Override
@@ -117,18 +109,6 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
                 getRuntimeContext().getMetricGroup().addGroup(TOPIC_GROUP, topic)
                         .addGroup(ViewEventsFunction.REASON_CODE_GROUP, c),
                 ViewEventsFunction.DEAD_LETTERS, topic, ViewEventsFunction.DEAD_LETTERS, c)).inc();
-    }
-
-    /** The decoded row: the columns, then the input's value, topic, partition and offset. */
-    static Row row(Object[] columns, Row input) {
-        Row row = new Row(columns.length + TRAILER.length);
-        for (int i = 0; i < columns.length; i++) {
-            row.setField(i, columns[i]);
-        }
-        for (int i = 0; i < TRAILER.length; i++) {
-            row.setField(columns.length + i, input.getField(i));
-        }
-        return row;
     }
 
     static Row deadLetter(byte[] value, String reason, Object topic, Object partition, Object offset) {

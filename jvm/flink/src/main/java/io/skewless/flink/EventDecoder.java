@@ -1,31 +1,46 @@
 package io.skewless.flink;
 
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import io.skewless.logic.PyValues;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 
 /**
- * Avro single-object bytes -> the column values of a decoded row, with the checks and reason texts
- * of the Python path (skewless.events.codec.EventCodec.decode, then udfs.decode._fits).
+ * Avro single-object bytes -> the column values of a decoded row, read by Apache Avro's own
+ * {@link GenericDatumReader}: strict Avro, with Avro's schema resolution from the record's writer
+ * schema to the newest one.
  *
  * <p>Wire format: marker C3 01, the writer schema's 8-byte CRC-64-AVRO fingerprint of its parsing
- * canonical form, the binary body. Logical types are ignored: timestamp-millis is the long on the
- * wire. Not thread-safe (one per operator instance).
+ * canonical form (little-endian, as the specification and Avro's BinaryMessageEncoder write it;
+ * reasons show it as the 64-bit number in hex), the binary body.
  *
- * <p>The fingerprint is little-endian, as the Avro specification (and Java's BinaryMessageEncoder)
- * writes it; reasons show it as the 64-bit number in hex.
+ * <p>Every writer schema is resolved to the row schema: the newest (last) schema cut down to the
+ * row's columns, so a writer field the row does not carry is skipped, not built. Each writer gets
+ * its resolving reader once, here, and is refused here when Avro cannot resolve it. Logical types
+ * are ignored: timestamp-millis is the long on the wire. Not thread-safe (one per operator
+ * instance): it reuses its decoder and record.
+ *
+ * <p>A record that cannot become a row raises {@link DecodeException}; the reason's start gives its
+ * dead letter's code ({@link DeadLetters#topicCode}).
  */
 public final class EventDecoder {
     public static final long MIN_EVENT_TIME_MS = 946_684_800_000L; // 2000-01-01
     public static final long MAX_EVENT_TIME_MS = 4_102_444_800_000L; // 2100-01-01
-    /** The reason prefix of bodies that cannot be read; what follows it is not Python's text. */
+    /** The reason prefix of bodies Avro cannot read; Avro's exception class and message follow. */
     public static final String CORRUPT = "corrupt or truncated Avro body: ";
     static final Set<String> COLUMN_TYPES = Set.of("STRING", "LONG", "DOUBLE", "BOOLEAN");
+    /** How much of Avro's exception message a reason quotes. */
+    static final int MAX_CAUSE_CHARS = 200;
     private static final int HEADER = 10;
 
     /** A record that cannot become a row; the reason is the dead letter's skewless.reason. */
@@ -37,21 +52,20 @@ public final class EventDecoder {
         }
     }
 
-    /** One writer schema and where its fields land. */
-    private record Writer(Schema schema, String[] names, int timeIndex, int[] columnSource) {}
-
-    private final Map<Long, Writer> writers = new HashMap<>();
+    private final Map<Long, GenericDatumReader<GenericRecord>> readers = new HashMap<>();
     private final String[] fieldNames;
     private final String[] fieldTypes;
     private final String timeField;
-    private final AvroBodyReader reader = new AvroBodyReader();
+    private final int timeColumn;
+    private BinaryDecoder decoder;
+    private GenericRecord reused;
 
     /**
-     * @param schemaTexts the writer schemas (.avsc JSON, records), oldest first; a later schema with
-     *     the same fingerprint replaces an earlier one
-     * @param fieldNames the row's columns (udfs.decode.record_fields), in order
+     * @param schemaTexts the writer schemas (.avsc JSON, records), oldest first; the last is the
+     *     newest, to which the others are resolved
+     * @param fieldNames the row's columns (udfs.decode.record_fields), fields of the newest schema
      * @param fieldTypes their types: STRING, LONG, DOUBLE or BOOLEAN
-     * @param timeField the event-time field, checked on every record
+     * @param timeField the event-time column (LONG), checked on every record
      * @throws IllegalArgumentException naming the input that is wrong
      */
     public EventDecoder(String[] schemaTexts, String[] fieldNames, String[] fieldTypes, String timeField) {
@@ -79,14 +93,19 @@ public final class EventDecoder {
         this.fieldNames = fieldNames.clone();
         this.fieldTypes = fieldTypes.clone();
         this.timeField = timeField;
-        boolean timeKnown = false;
-        for (int i = 0; i < schemaTexts.length; i++) {
-            Writer writer = writer(i, schemaTexts[i]);
-            writers.put(wireFingerprint(writer.schema), writer);
-            timeKnown |= writer.timeIndex >= 0;
+        this.timeColumn = List.of(fieldNames).indexOf(timeField);
+        if (timeColumn < 0 || !"LONG".equals(fieldTypes[timeColumn])) {
+            throw new IllegalArgumentException("timeField " + timeField + " must be a LONG column of the row");
         }
-        if (!timeKnown) {
-            throw new IllegalArgumentException("timeField " + timeField + " is a field of no writer schema");
+        Schema[] writers = new Schema[schemaTexts.length];
+        for (int i = 0; i < writers.length; i++) {
+            writers[i] = parse(i, schemaTexts[i]);
+        }
+        Schema rowSchema = RowSchema.of(writers[writers.length - 1], this.fieldNames, this.fieldTypes);
+        GenericData plain = new GenericData(); // no logical-type conversions: epoch ms stay longs
+        for (int i = 0; i < writers.length; i++) {
+            requireResolvable(i, writers[i], rowSchema);
+            readers.put(wireFingerprint(writers[i]), new GenericDatumReader<>(writers[i], rowSchema, plain));
         }
     }
 
@@ -95,29 +114,29 @@ public final class EventDecoder {
         return SchemaNormalization.parsingFingerprint64(schema);
     }
 
-    private Writer writer(int i, String text) {
+    private static Schema parse(int i, String text) {
         Schema schema;
         try {
-            // Defaults are never used (no schema resolution): do not reject a schema for them.
-            schema = new Schema.Parser().setValidateDefaults(false).parse(text);
+            schema = new Schema.Parser().parse(text);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("writer schema #" + i + " is not a valid Avro schema: " + e.getMessage(), e);
         }
         if (schema.getType() != Schema.Type.RECORD) {
             throw new IllegalArgumentException("writer schema #" + i + " must be a record, got " + schema.getType());
         }
-        List<Schema.Field> fields = schema.getFields();
-        String[] names = new String[fields.size()];
-        Map<String, Integer> position = new HashMap<>();
-        for (int f = 0; f < names.length; f++) {
-            names[f] = fields.get(f).name();
-            position.put(names[f], f);
+        return schema;
+    }
+
+    /** Refuse at build time a writer whose records Avro would fail to resolve one by one. */
+    private static void requireResolvable(int i, Schema writer, Schema rowSchema) {
+        SchemaCompatibility.SchemaCompatibilityResult result =
+                SchemaCompatibility.checkReaderWriterCompatibility(rowSchema, writer).getResult();
+        if (result.getCompatibility() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+            SchemaCompatibility.Incompatibility first = result.getIncompatibilities().get(0);
+            throw new IllegalArgumentException("writer schema #" + i + " cannot be resolved to the newest schema: "
+                    + first.getType() + " at " + RowSchema.fieldPath(rowSchema, first.getLocation()) + ": "
+                    + first.getMessage());
         }
-        int[] source = new int[fieldNames.length];
-        for (int c = 0; c < source.length; c++) {
-            source[c] = position.getOrDefault(fieldNames[c], -1);
-        }
-        return new Writer(schema, names, position.getOrDefault(timeField, -1), source);
     }
 
     public int columnCount() {
@@ -144,73 +163,66 @@ public final class EventDecoder {
         for (int i = 0; i < 8; i++) {
             fingerprint |= (long) (data[2 + i] & 0xff) << (8 * i);
         }
-        Writer writer = writers.get(fingerprint);
-        if (writer == null) {
+        GenericDatumReader<GenericRecord> reader = readers.get(fingerprint);
+        if (reader == null) {
             throw new DecodeException(String.format("unknown writer schema fingerprint %016x", fingerprint));
         }
-        Object[] values;
-        reader.reset(data, HEADER, data.length);
+        decoder = DecoderFactory.get().binaryDecoder(data, HEADER, data.length - HEADER, decoder);
+        int trailing;
         try {
-            values = reader.readFields(writer.schema);
-        } catch (AvroBodyReader.BodyException e) {
-            throw new DecodeException(CORRUPT + e.getMessage());
+            reused = reader.read(reused, decoder);
+            trailing = decoder.isEnd() ? 0 : decoder.inputStream().available();
+        } catch (IOException | RuntimeException e) { // Avro signals bad data with many exception types
+            throw new DecodeException(CORRUPT + describe(e));
         }
-        int trailing = data.length - reader.position();
         if (trailing != 0) {
             throw new DecodeException(trailing + " trailing bytes after the Avro body");
         }
-        validate(writer, values);
-        return columns(writer, values);
+        return columns(reused);
     }
 
-    /** EventCodec.validate, whose key check the Python decode stage points at the event time too. */
-    private void validate(Writer writer, Object[] values) throws DecodeException {
-        Object time = writer.timeIndex < 0 ? null : values[writer.timeIndex];
-        if (time == null || (time instanceof String s && PyValues.isBlank(s))) {
-            throw new DecodeException("missing entity key " + PyValues.repr(timeField));
-        }
-        if (!(time instanceof Long) && !(time instanceof Boolean)) { // a Python bool is an int
-            throw new DecodeException("missing event time " + PyValues.repr(timeField));
-        }
-        long ms = time instanceof Boolean b ? (b ? 1 : 0) : (Long) time;
-        if (ms < MIN_EVENT_TIME_MS || ms >= MAX_EVENT_TIME_MS) {
-            throw new DecodeException("absurd event time " + timeField + "=" + PyValues.str(time)
-                    + ": expected epoch milliseconds between 2000 and 2100");
-        }
-        for (int i = 0; i < values.length; i++) {
-            if (values[i] instanceof Double d && !Double.isFinite(d)) {
-                throw new DecodeException("field " + PyValues.repr(writer.names[i]) + " is " + PyValues.repr(d)
-                        + ", not a finite number");
-            }
-        }
-    }
-
-    /** The values in column order, each checked against its column's type (udfs.decode._fits). */
-    private Object[] columns(Writer writer, Object[] values) throws DecodeException {
+    /** The record's values in column order (the row schema's field order), checked. */
+    private Object[] columns(GenericRecord record) throws DecodeException {
         Object[] columns = new Object[fieldNames.length];
         for (int c = 0; c < columns.length; c++) {
-            int source = writer.columnSource[c];
-            Object v = source < 0 ? null : values[source];
-            if (v != null) {
-                v = fit(v, fieldTypes[c]);
-                if (v == null) {
-                    throw new DecodeException("field " + PyValues.repr(fieldNames[c]) + " is " + PyValues.repr(values[source])
-                            + ", which its " + fieldTypes[c] + " column (newest schema) cannot carry");
-                }
-            }
-            columns[c] = v;
+            Object v = record.get(c);
+            columns[c] = switch (fieldTypes[c]) {
+                case "STRING" -> v == null ? null : v.toString(); // Avro's Utf8
+                case "LONG" -> v == null ? null : ((Number) v).longValue(); // int or long
+                case "DOUBLE" -> v == null ? null : finite(c, ((Number) v).doubleValue()); // float or double
+                default -> v;
+            };
+        }
+        Object time = columns[timeColumn];
+        if (time == null) {
+            throw new DecodeException("missing event time '" + timeField + "'");
+        }
+        long ms = (Long) time;
+        if (ms < MIN_EVENT_TIME_MS || ms >= MAX_EVENT_TIME_MS) {
+            throw new DecodeException("absurd event time " + timeField + "=" + ms
+                    + ": expected epoch milliseconds between 2000 and 2100");
         }
         return columns;
     }
 
-    /** The value as its column carries it, or null when it cannot (an int widens to DOUBLE). */
-    private static Object fit(Object v, String type) {
-        return switch (type) {
-            case "STRING" -> v instanceof String ? v : null;
-            case "BOOLEAN" -> v instanceof Boolean ? v : null;
-            case "LONG" -> v instanceof Long ? v : null;
-            default -> v instanceof Double ? v : v instanceof Long l ? (Object) (double) l : null;
-        };
+    private Double finite(int column, double value) throws DecodeException {
+        if (!Double.isFinite(value)) {
+            throw new DecodeException("field '" + fieldNames[column] + "' is " + value + ", not a finite number");
+        }
+        return value;
+    }
+
+    /** Avro's exception as a reason's tail: its class and its message, trimmed. */
+    static String describe(Exception e) {
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        message = message.strip().replaceAll("\\s+", " ");
+        if (message.length() > MAX_CAUSE_CHARS) {
+            message = message.substring(0, MAX_CAUSE_CHARS) + "...";
+        }
+        return e.getClass().getSimpleName() + ": " + message;
     }
 
     private static String length(String[] array) {
