@@ -67,17 +67,23 @@ def _views(names: tuple[str, ...], source: str = DEFAULT_VIEWS) -> dict[str, Any
               help="serving-log directory (default: <SKEWLESS_HOME>/serving-log)")
 @click.option("--graceful-timeout-s", default=10.0, show_default=True, type=click.FloatRange(min=0),
               help="on SIGTERM, how long in-flight requests may take to finish")
+@click.option("--header-timeout-s", default=5.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="how long a request's head may take to arrive, and an idle keep-alive connection may stay open")
+@click.option("--body-timeout-s", default=10.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="how long a request's body may take to arrive (408 after)")
 def serve(host, port, view_names, views_from, max_entities, consistency, read_timeout_ms, log_sample, log_path,
-          graceful_timeout_s) -> None:
+          graceful_timeout_s, header_timeout_s, body_timeout_s) -> None:
     """Serve online features over HTTP: POST /features, GET /healthz /readyz /metrics."""
     from connectors.cassandra.session import parse_contact_points
-    from skewless.serving.http import FeatureServer, run_server
+    from skewless.serving.http import FeatureServer
     from skewless.serving.log import ServingLog
     from skewless.serving.metrics import ServingMetrics
+    from skewless.serving.server import ServerLimits, claim_address, run_server
     from skewless.serving.store import FeatureStore
     from skewless.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    port = claim_address(host, port)  # before anything slow: a bad --host or a busy --port fails at once
     settings = load_settings()
     views = _views(view_names, views_from)
     try:
@@ -96,8 +102,9 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
             request_timeout_s=read_timeout_ms / 1000, log=serving_log, on_read=metrics.observe_read,
         )
 
-    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log, freeze_gc=True)
-    run_server(app, host, port, graceful_timeout_s=graceful_timeout_s)
+    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log, freeze_gc=True,
+                        body_timeout_s=body_timeout_s)
+    run_server(app, host, port, ServerLimits(header_timeout_s=header_timeout_s, graceful_timeout_s=graceful_timeout_s))
 
 
 @click.command()

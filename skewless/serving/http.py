@@ -1,5 +1,5 @@
-"""The feature server: a plain ASGI app (`FeatureServer`), run by `skewless serve` on the
-lean HTTP/1.1 server of `wire.py` (uvloop + httptools; see there why not uvicorn).
+"""The feature server: a plain ASGI app (`FeatureServer`), run by `skewless serve` on
+granian (`server.py`; see there why).
 
     POST /features   {"entities": [...], "features": ["view:feature" | "view:*", ...]} -> OnlineResponse JSON
     GET  /healthz    200 while the process runs
@@ -14,8 +14,11 @@ behind FastAPI (of which ~0.35 ms is cassandra-driver's own), and in the quietes
 p50/p99 were 1.1/3.4 ms plain vs 1.4/8.2 ms with FastAPI.
 
 Errors are JSON, `{"error": {"code", "message", "known"?}}`: 4xx for anything the client
-sent (never 500), 503 while the store is unavailable. Startup never fails on Cassandra: a
-background task connects and prepares until it succeeds, and /readyz reports why not yet.
+sent (never 500), 503 while the store is unavailable. The server bounds a request's head;
+the body is bounded here: it must arrive within `body_timeout_s` (408 otherwise), and a
+POST with no body and no Content-Length is 411 (HTTP/1.1 reads no body without a length).
+Startup never fails on Cassandra: a background task connects and prepares until it
+succeeds, and /readyz reports why not yet.
 On SIGTERM/SIGINT the server stops accepting, finishes in-flight requests, then
 `shutdown()` flushes the serving log and closes the Cassandra session.
 """
@@ -44,6 +47,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("skewless.serving")
 MAX_BODY_BYTES = 1024 * 1024
+BODY_TIMEOUT_S = 10.0
 _JSON = [(b"content-type", b"application/json")]
 _ROUTES = {"/features": "POST", "/healthz": "GET", "/readyz": "GET", "/metrics": "GET"}
 
@@ -72,6 +76,7 @@ class FeatureServer:
         metrics: ServingMetrics | None = None,
         serving_log: ServingLog | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        body_timeout_s: float = BODY_TIMEOUT_S,
         retry_s: float = 1.0,
         freeze_gc: bool = False,
     ) -> None:
@@ -81,6 +86,7 @@ class FeatureServer:
         self._store_factory = store_factory
         self._log = serving_log
         self._max_body = max_body_bytes
+        self._body_timeout_s = body_timeout_s
         self._retry_s = retry_s
         self._freeze_gc = freeze_gc
         self._warm_up_task: asyncio.Task[None] | None = None
@@ -103,10 +109,6 @@ class FeatureServer:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    @property
-    def max_body_bytes(self) -> int:
-        return self._max_body
 
     def start(self) -> None:
         """Begin connecting and preparing in the background (the server answers meanwhile)."""
@@ -173,12 +175,6 @@ class FeatureServer:
         self.metrics.observe_request(endpoint, status, time.perf_counter() - started, code)
         return status, [*headers, (b"content-length", str(len(body)).encode())], body
 
-    def error_reply(self, status: int, code: str, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """An error answered before any endpoint ran (e.g. unparseable HTTP), counted like the others."""
-        body = _Reply(status, code, message).body()
-        self.metrics.observe_request("other", status, 0.0, code)
-        return status, [*_JSON, (b"content-length", str(len(body)).encode())], body
-
     async def _route(
         self, path: str, read_body: Callable[[], Awaitable[bytes]]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -213,8 +209,13 @@ class FeatureServer:
             raise _Reply(413, "too_large", f"the body may be at most {self._max_body} bytes")
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self._body_timeout_s
         while True:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _Reply(408, "body_timeout", f"the body did not arrive within {self._body_timeout_s:g} s") from None
             if message["type"] == "http.disconnect":
                 raise _Reply(400, "disconnected", "the client went away before sending the whole body")
             chunk = message.get("body", b"")
@@ -223,7 +224,11 @@ class FeatureServer:
                 raise _Reply(413, "too_large", f"the body may be at most {self._max_body} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                break
+        if not size and declared is None and _header(scope, b"transfer-encoding") is None:
+            # HTTP/1.1 reads no body without a length: what the client sent after the head is lost.
+            raise _Reply(411, "length_required", "send the body with a Content-Length header (or chunked)")
+        return b"".join(chunks)
 
     async def _readyz(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         store = self.store
@@ -242,12 +247,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
             return value.decode("latin-1")
     return None
 
-
-def run_server(app: FeatureServer, host: str, port: int, *, graceful_timeout_s: float = 10.0) -> None:
-    """Serve until SIGTERM/SIGINT, then drain in-flight requests (up to graceful_timeout_s),
-    on uvloop with the lean HTTP/1.1 server of `skewless.serving.wire`."""
-    import uvloop
-
-    from skewless.serving.wire import serve
-
-    uvloop.run(serve(app, host, port, graceful_timeout_s=graceful_timeout_s))

@@ -1,0 +1,41 @@
+"""`python -m tests.unit.serving.server_app PORT READ_DELAY_S`: the real server (`run_server`,
+granian) over the Cassandra-free store of conftest, whose reads take READ_DELAY_S; short
+deadlines so that tests of them are quick."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from skewless.serving.http import FeatureServer
+from skewless.serving.result import OnlineResponse
+from skewless.serving.server import ServerLimits, run_server
+from tests.unit.serving.conftest import FakeStore, live
+
+LIMITS = ServerLimits(header_timeout_s=1.0, graceful_timeout_s=5.0)
+BODY_TIMEOUT_S = 1.0
+
+
+class SlowStore(FakeStore):
+    def __init__(self, delay_s: float) -> None:
+        super().__init__({("users", "u1"): live(1_699_999_000_000, avg_amount=12.5, n_tx=4, max_amount=30.0)})
+        self.delay_s = delay_s
+
+    async def get_online_features_async(self, entities: Any, features: Any) -> OnlineResponse:
+        await asyncio.sleep(self.delay_s)
+        return await super().get_online_features_async(entities, features)
+
+    def close(self) -> None:
+        super().close()
+        print("store closed", flush=True)  # what the graceful-shutdown test waits for
+
+
+def main(port: int, delay_s: float) -> None:
+    store = SlowStore(delay_s)
+    app = FeatureServer(lambda: store, max_body_bytes=64 * 1024, body_timeout_s=BODY_TIMEOUT_S)
+    run_server(app, "127.0.0.1", port, LIMITS)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), float(sys.argv[2]))
