@@ -215,7 +215,7 @@ REST_LOG_LINE = re.compile(r"Rest endpoint listening at [^\s:]+:(\d+)")
 
 
 def _flink_logs() -> dict[Path, int]:
-    from skewless.stack.jars import state_root
+    from skewless.devstack.jars import state_root
 
     return {p: p.stat().st_size for p in (state_root() / "logs").glob("flink-*.log")}
 
@@ -623,15 +623,13 @@ def ensure_workload_topic(workload: Workload, bootstrap: str) -> tuple[str, bool
 def bench_settings() -> Any:
     from skewless.settings import load_settings
 
-    return load_settings(
-        cassandra_keyspace=KEYSPACE, iceberg_namespace=NAMESPACE, checkpoint_interval_ms=CHECKPOINT_INTERVAL_MS, parallelism=1
-    )
+    return load_settings(cassandra={"keyspace": KEYSPACE}, iceberg={"namespace": NAMESPACE}, job={"checkpoint_interval_ms": CHECKPOINT_INTERVAL_MS, "parallelism": 1})
 
 
 def _catalog(settings: Any) -> Any:
     from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 
-    return load_pyiceberg_catalog(CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace))
+    return load_pyiceberg_catalog(CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace))
 
 
 def purge_history(settings: Any, spec: Any) -> None:
@@ -640,7 +638,7 @@ def purge_history(settings: Any, spec: Any) -> None:
     from pyiceberg.exceptions import NoSuchTableError
 
     try:
-        _catalog(settings).purge_table(history_identifier(settings.iceberg_namespace, spec.name))
+        _catalog(settings).purge_table(history_identifier(settings.iceberg.namespace, spec.name))
     except NoSuchTableError:
         pass
 
@@ -650,7 +648,7 @@ def history_span(settings: Any, spec: Any, since_ms: int) -> tuple[int, int, int
     from connectors.iceberg.history import history_identifier
     from pyiceberg.expressions import GreaterThanOrEqual
 
-    table = _catalog(settings).load_table(history_identifier(settings.iceberg_namespace, spec.name))
+    table = _catalog(settings).load_table(history_identifier(settings.iceberg.namespace, spec.name))
     since = datetime.fromtimestamp(since_ms / 1000, tz=timezone.utc).isoformat()
     rows = table.scan(row_filter=GreaterThanOrEqual("written_at", since), selected_fields=("written_at",)).to_arrow()
     if rows.num_rows == 0:
@@ -665,7 +663,7 @@ def history_span(settings: Any, spec: Any, since_ms: int) -> tuple[int, int, int
 
 
 def measure_max_rate(workload: Workload, settings: Any) -> dict[str, Any]:
-    topic, reused = ensure_workload_topic(workload, settings.kafka_bootstrap)
+    topic, reused = ensure_workload_topic(workload, settings.kafka.bootstrap)
     spec = dataclasses.replace(view_spec(), source_topic=topic)
     purge_history(settings, spec)
     since_ms = int(time.time() * 1000)
@@ -882,7 +880,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     from jobs.sources import dead_letter_topic
     from skewless.events.producer import transaction_codec
 
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka.bootstrap
     topic = f"{TOPIC_PREFIX}-live-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = dataclasses.replace(view_spec(), source_topic=topic)
     ensure_topic(bootstrap, topic, PARTITIONS)
@@ -899,10 +897,10 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             jid = job.wait_running(line)
             line.show("job running", force=True)
             checkpoints = CheckpointTracker(job.port, jid).__enter__()
-            cluster = connect_cluster(settings.cassandra_hosts, settings.cassandra_local_dc, consistency="ONE", request_timeout_s=5.0)
+            cluster = connect_cluster(settings.cassandra.hosts, settings.cassandra.local_dc, consistency="ONE", request_timeout_s=5.0)
             session = cluster.connect()
             statement = session.prepare(
-                f"SELECT toUnixTimestamp(valid_from), toUnixTimestamp(written_at) FROM {settings.cassandra_keyspace}.{view_table(spec)} "
+                f"SELECT toUnixTimestamp(valid_from), toUnixTimestamp(written_at) FROM {settings.cassandra.keyspace}.{view_table(spec)} "
                 f"WHERE {spec.entity_key} = ?"
             )
             poller = Poller(session, statement, poll_ms / 1000, max_pending=512, give_up_s=60.0)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from skewless.stack import flink_home
+from skewless.devstack import flink_home
 
 VARIANTS = ("skewless", "native_over", "passthrough")
 

@@ -667,7 +667,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     use_uvloop()
     settings = load_settings()
-    hosts, bootstrap = settings.cassandra_hosts, settings.kafka_bootstrap
+    hosts, bootstrap = settings.cassandra.hosts, settings.kafka.bootstrap
     for address in (*hosts.split(","), *bootstrap.split(",")):
         if address.strip().rpartition(":")[0] not in ("127.0.0.1", "localhost", "::1"):
             raise BenchError(f"{address!r} is not on this machine's loopback; the benchmark sends traffic only to 127.0.0.1")
@@ -681,8 +681,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         print(f"seeding {args.seeded:,} entities of bench20 in {BENCH_KEYSPACE}", file=sys.stderr)
         seed(hosts, args.seeded)
-        env = {**os.environ, **{f"SKEWLESS_{k.upper()}": str(getattr(v, "get_secret_value", lambda v=v: v)())
-                                for k, v in settings.model_dump().items()},
+        env = {**os.environ, **settings.to_environ(),
                "SKEWLESS_CASSANDRA_KEYSPACE": BENCH_KEYSPACE, "SKEWLESS_ICEBERG_NAMESPACE": BENCH_KEYSPACE,
                "PYTHONPATH": str(REPO)}
         monitor = None
@@ -790,12 +789,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _stack_pid(service: str) -> int | None:
     """The pid of the local stack's `service` ("kafka" or "cassandra"), None if it does not run."""
-    from skewless.stack.cassandra import Cassandra
-    from skewless.stack.kafka import Kafka
-    from skewless.stack.settings import load_settings as stack_settings
+    from skewless.devstack.cassandra import Cassandra
+    from skewless.devstack.kafka import Kafka
+    from skewless.settings import load_settings
 
     kind = {"kafka": Kafka, "cassandra": Cassandra}[service]
-    return kind(stack_settings()).process.pid()
+    return kind(load_settings()).process.pid()
 
 
 def _pin_broker(cpus: frozenset[int]) -> tuple[int, dict[int, set[int]]] | None:

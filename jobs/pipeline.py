@@ -92,11 +92,11 @@ def read_topic(
     """
     watermarks = EventTimeWatermarks(
         out_of_orderness_ms=max(s.out_of_orderness_ms for s in specs),
-        idle_ms=settings.source_idle_timeout_ms,
-        future_bound_ms=settings.future_event_time_bound_ms,
+        idle_ms=settings.job.source_idle_timeout_ms,
+        future_bound_ms=settings.job.future_event_time_bound_ms,
     )
     return read_events(
-        env, topic, settings.kafka_bootstrap, options.group_id, schema_texts, fields,
+        env, topic, settings.kafka.bootstrap, options.group_id, schema_texts, fields,
         specs[0].event_time_field, watermarks, options.bounded,
     )
 
@@ -169,7 +169,7 @@ def add_dead_letter_sink(
     `lineage` (the job's group id: topic plus view versions) keeps its transactional ids apart
     from other jobs' and the same across its restarts."""
     table = f"{_table_name(topic)}_dead_letters"
-    t_env.execute_sql(dead_letter_sink_ddl(table, dead_letter_topic(topic), settings.kafka_bootstrap, lineage))
+    t_env.execute_sql(dead_letter_sink_ddl(table, dead_letter_topic(topic), settings.kafka.bootstrap, lineage))
     statements = t_env.create_statement_set()
     statements.add_insert(table, t_env.from_data_stream(dead))
     set_uid_prefix(t_env, f"{topic}-dead-letters")
@@ -220,15 +220,15 @@ def make_environment(
     else:
         config.set_string("execution.checkpointing.dir", lineage.checkpoint_dir.as_uri())
         config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
-        config.set_string("execution.checkpointing.num-retained", str(settings.checkpoints_retained))
+        config.set_string("execution.checkpointing.num-retained", str(settings.job.checkpoints_retained))
     config.set_string("execution.checkpointing.savepoint-dir", lineage.savepoint_dir.as_uri())
     if restore is not None:
         config.set_string("execution.state-recovery.path", restore.path.as_uri())
         # Needed when the savepoint holds state of views this job no longer runs.
         config.set_string("execution.state-recovery.ignore-unclaimed-state", str(ignore_unclaimed_state).lower())
     env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(settings.parallelism)
-    env.enable_checkpointing(settings.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    env.set_parallelism(settings.job.parallelism)
+    env.enable_checkpointing(settings.job.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     t_env = StreamTableEnvironment.create(env)
     return env, t_env
 
@@ -266,7 +266,7 @@ def prepare_history(
 
 def prepare_sinks(specs: Sequence[ViewSpec], settings: Settings, catalog: CatalogConfig) -> None:
     """Create the dead-letter topic, and each view's Cassandra table and Iceberg history table."""
-    ensure_topic(settings.kafka_bootstrap, dead_letter_topic(topic_of(specs)), 1, KEEP_FOREVER)
+    ensure_topic(settings.kafka.bootstrap, dead_letter_topic(topic_of(specs)), 1, KEEP_FOREVER)
     for spec in specs:
         ensure_view_table(CassandraSinkConfig.for_view(spec, settings), spec)
         ensure_history_table(catalog, history_table(spec))
@@ -398,10 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-scratch", action="store_true", help="ignore retained state: rebuild from the whole topic")
     args = parser.parse_args(argv)
     specs = [ViewSpec.from_dict(json.loads(p.read_text())) for p in args.spec]
-    settings = load_settings()
-    options = RunOptions(args.bounded, args.until, args.group_id or default_group_id(specs))
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
     try:
+        settings = load_settings()
+        options = RunOptions(args.bounded, args.until, args.group_id or default_group_id(specs))
+        catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
         run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state, args.from_scratch)
     except SkewlessError as exc:
         print(f"error: {exc}", file=sys.stderr)

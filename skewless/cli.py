@@ -35,8 +35,8 @@ def main() -> None:
 @main.command()
 def jars() -> None:
     """Resolve every JVM component's jars with Maven and build the Flink sink jar."""
-    from skewless.stack import flink_home
-    from skewless.stack.jars import classpath, components
+    from skewless.devstack import flink_home
+    from skewless.devstack.jars import classpath, components
 
     for component in components():
         count = len([p for p in classpath(component).split(":") if p])
@@ -67,7 +67,7 @@ def produce(topic, events, users, days, seed, end_ms, disorder_ms, partitions, m
         shape = StreamShape(seed=seed, events=events, users=users, days=days, end_ms=end, disorder_ms=disorder_ms)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    report = run_produce(shape, topic, settings.kafka_bootstrap, partitions=partitions, malformed=malformed)
+    report = run_produce(shape, topic, settings.kafka.bootstrap, partitions=partitions, malformed=malformed)
     click.echo(report.to_json())
 
 
@@ -99,13 +99,16 @@ def run(
     line that holds its summary: per view, events in, updates out, dead letters by reason code
     and late events, and the topic's decode dead letters by reason code.
     """
+    from connectors.kafka.topics import check_topic_name
     from features import VIEWS
     from skewless.registry.store import default_url
     from skewless.runner import run_job, select_views, write_schemas
-    from skewless.settings import load_settings
+    from skewless.settings import load_settings, writable_home
 
+    if topic is not None:
+        check_topic_name(topic)
     settings = load_settings()
-    job = select_views(settings.registry_url.get_secret_value() or default_url(settings.home), views, topic, VIEWS)
+    job = select_views(settings.registry.url.get_secret_value() or default_url(writable_home(settings)), views, topic, VIEWS)
     if not job.from_registry:
         click.echo("note: the registry has no views; running the feature repo's (features.VIEWS)", err=True)
     job_topic = job.specs[0].source_topic
@@ -133,10 +136,10 @@ def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-unty
     from skewless.checkpoints import Lineage
     from skewless.registry.store import default_url
     from skewless.runner import select_views
-    from skewless.settings import load_settings
+    from skewless.settings import load_settings, writable_home
 
     settings = load_settings()
-    job = select_views(settings.registry_url.get_secret_value() or default_url(settings.home), views, topic, VIEWS)
+    job = select_views(settings.registry.url.get_secret_value() or default_url(writable_home(settings)), views, topic, VIEWS)
     return Lineage(settings.home, job.specs[0].source_topic, [s.uid for s in job.specs])
 
 
@@ -201,7 +204,7 @@ def _register_subgroups() -> None:
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
-    from skewless.stack.cli import stack
+    from skewless.devstack.cli import stack
     from skewless.training.cli import training_set
 
     main.add_command(stack)

@@ -26,7 +26,7 @@ HOUR_MS = 3_600_000
 
 
 def run_demo(events: int, users: int) -> None:
-    settings = load_settings(cassandra_keyspace=DEMO, iceberg_namespace=DEMO, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": DEMO}, iceberg={"namespace": DEMO}, job={"checkpoint_interval_ms": 2_000})
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic="demo.transactions")
     catalog = CatalogConfig(state_dir=settings.home, namespace=DEMO)
     now = int(time.time() * 1000)
@@ -35,7 +35,7 @@ def run_demo(events: int, users: int) -> None:
     _step("resetting the demo's topic, Cassandra table and Iceberg table")
     reset_demo(spec, settings, catalog)
     _step(f"producing {events:,} events for {users} users over 60 days to {spec.source_topic}")
-    report = produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=2, malformed=max(5, events // 2000))
+    report = produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=2, malformed=max(5, events // 2000))
     _step("running the Flink job over the topic (bounded: it stops at the topic's end)")
     seconds = run_job(spec, settings, bounded=True, until=now, group_id=f"skewless-demo-{now}")
 
@@ -78,7 +78,7 @@ def reset_demo(spec, settings, catalog: CatalogConfig) -> None:
     from connectors.cassandra.session import connect_cluster
 
     topics = {spec.source_topic, f"{spec.source_topic}.dead-letters"}
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="skewless-demo")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap, client_id="skewless-demo")
     try:
         existing = topics & set(admin.list_topics())
         if existing:
@@ -88,7 +88,7 @@ def reset_demo(spec, settings, catalog: CatalogConfig) -> None:
             time.sleep(0.5)  # deletion is asynchronous; recreating too early fails
     finally:
         admin.close()
-    cluster = connect_cluster(settings.cassandra_hosts, settings.cassandra_local_dc)
+    cluster = connect_cluster(settings.cassandra.hosts, settings.cassandra.local_dc)
     try:
         cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {DEMO}", timeout=60)
     finally:

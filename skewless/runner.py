@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skewless.errors import SkewlessError
+from skewless.preflight import check_job_inputs
 from skewless.settings import REPO_ROOT, Settings
 from skewless.spec import ViewSpec
-from skewless.stack import flink_home
+from skewless.devstack import flink_home
 from skewless.summary import parse_summary_line
 
 SCHEMAS = REPO_ROOT / "schemas"
@@ -64,15 +65,14 @@ def run_job(
     `on_summary` is given: that gets the summary instead.
     """
     specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
+    check_job_inputs(specs[0].source_topic, settings.kafka.bootstrap, savepoint)
     env = {**os.environ, **flink_home.prepare()}
     # A process that ran a Python function of a local Flink job (a notebook, a test run)
     # carries PyFlink's markers of a UDF worker, which forbid launching a gateway; the job
     # process must launch its own.
     for marker in ("PYFLINK_GATEWAY_DISABLED", "_PYFLINK_CONN_INFO_PATH"):
         env.pop(marker, None)
-    for name, value in settings.model_dump().items():
-        secret = getattr(value, "get_secret_value", None)
-        env[f"SKEWLESS_{name.upper()}"] = str(secret() if secret else value)
+    env.update(settings.to_environ())
     cmd = [sys.executable, "-m", "jobs.pipeline"]
     for path in write_specs(specs, settings):
         cmd += ["--spec", str(path)]

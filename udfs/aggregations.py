@@ -32,6 +32,7 @@ import struct
 from typing import Any, ClassVar, Mapping, Protocol
 
 from skewless.errors import SpecError
+from skewless.operation_params import REQUIRED, check_params, params_of
 from skewless.spec import OPERATIONS as VALUE_TYPES
 from skewless.spec import FeatureSpec
 
@@ -49,40 +50,16 @@ class Aggregation(Protocol):
     def result(self, acc: Any) -> float | int | list[float] | None: ...
 
 
-# --- parameters -------------------------------------------------------------------
-
-_REQUIRED = object()
-
-
-def _int_param(lo: int, hi: int):
-    def check(name: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-        return int(value)
-
-    return check
-
-
-def _float_param(lo: float, hi: float):
-    def check(name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
-        return float(value)
-
-    return check
-
-
 class _Operation:
-    """Base of every operation: parameters declared in PARAMS as name -> (default, check)."""
+    """Base of every operation: its parameters are PARAMS (name -> (default, check)), checked by
+    skewless.operation_params, which the feature DSL checks definitions against too."""
 
-    PARAMS: ClassVar[dict[str, tuple[Any, Any]]] = {}
+    name: ClassVar[str]
+    PARAMS: ClassVar[dict[str, tuple[Any, Any]]] = {}  # from skewless.operation_params.PARAMS
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Any:
-        values = _check_params(cls.PARAMS, params)
-        return cls(**values)
+        return cls(**check_params(cls.name, params))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.PARAMS)
@@ -93,22 +70,6 @@ class _Operation:
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, *(getattr(self, k) for k in self.PARAMS)))
-
-
-def _check_params(schema: Mapping[str, tuple[Any, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(schema))
-    if unknown:
-        allowed = ", ".join(sorted(schema)) or "none"
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}")
-    out = {}
-    for name, (default, check) in schema.items():
-        if name in params:
-            out[name] = check(name, params[name])
-        elif default is _REQUIRED:
-            raise ValueError(f"parameter {name!r} is required")
-        else:
-            out[name] = default
-    return out
 
 
 # --- exact, scalar ----------------------------------------------------------------
@@ -335,7 +296,7 @@ class LastN(_Operation):
 
     name = "last_n"
     value_type = "list<double>"
-    PARAMS = {"n": (_REQUIRED, _int_param(1, 1000))}
+    PARAMS = params_of("last_n")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -400,7 +361,7 @@ class CountDistinct(_Operation):
 
     name = "count_distinct"
     value_type = "long"
-    PARAMS = {"max_size": (10_000, _int_param(16, 100_000))}
+    PARAMS = params_of("count_distinct")
 
     def __init__(self, max_size: int = 10_000) -> None:
         self.max_size = max_size
@@ -457,7 +418,7 @@ class ApproxCountDistinct(_Operation):
 
     name = "approx_count_distinct"
     value_type = "long"
-    PARAMS = {"precision": (12, _int_param(4, 16))}
+    PARAMS = params_of("approx_count_distinct")
 
     def __init__(self, precision: int = 12) -> None:
         self.precision = p = precision
@@ -606,11 +567,7 @@ class ApproxPercentile(_Operation):
 
     name = "approx_percentile"
     value_type = "double"
-    PARAMS = {
-        "q": (_REQUIRED, _float_param(0.0, 1.0)),
-        "relative_accuracy": (0.01, _float_param(0.001, 0.2)),
-        "max_buckets": (2048, _int_param(16, 65_536)),
-    }
+    PARAMS = params_of("approx_percentile")
 
     def __init__(self, q: float, relative_accuracy: float = 0.01, max_buckets: int = 2048) -> None:
         self.q = q
@@ -711,7 +668,7 @@ if set(AGGREGATIONS) != set(VALUE_TYPES) or any(c.value_type != VALUE_TYPES[n] f
 
 # The operations that can be built without parameters, with their defaults.
 OPERATIONS: dict[str, Aggregation] = {
-    name: cls() for name, cls in AGGREGATIONS.items() if all(d is not _REQUIRED for d, _ in cls.PARAMS.values())
+    name: cls() for name, cls in AGGREGATIONS.items() if all(d is not REQUIRED for d, _ in cls.PARAMS.values())
 }
 
 
@@ -722,10 +679,7 @@ def build(op: str, params: Mapping[str, Any] | None = None) -> Aggregation:
     except KeyError:
         known = ", ".join(sorted(AGGREGATIONS))
         raise SpecError(f"unknown aggregation {op!r}; known: {known}") from None
-    try:
-        return cls.from_params(dict(params or {}))
-    except ValueError as exc:
-        raise SpecError(f"aggregation {op}: {exc}") from exc
+    return cls.from_params(dict(params or {}))
 
 
 def operation_for(spec: FeatureSpec) -> Aggregation:

@@ -57,9 +57,9 @@ class CassandraSinkConfig(BaseModel):
     @classmethod
     def for_view(cls, spec: ViewSpec, settings: Settings, **overrides: object) -> CassandraSinkConfig:
         return cls(
-            contact_points=settings.cassandra_hosts,
-            local_datacenter=settings.cassandra_local_dc,
-            keyspace=settings.cassandra_keyspace,
+            contact_points=settings.cassandra.hosts,
+            local_datacenter=settings.cassandra.local_dc,
+            keyspace=settings.cassandra.keyspace,
             table=view_table(spec),
             columns=tuple(name for name, _ in view_columns(spec)),
             ttl_ms=spec.ttl_ms,

@@ -91,9 +91,9 @@ class OnlineReaderConfig(BaseModel):
     @classmethod
     def for_view(cls, spec: ViewSpec, settings: Settings, **overrides: Any) -> OnlineReaderConfig:
         fields: dict[str, Any] = dict(
-            contact_points=settings.cassandra_hosts,
-            local_datacenter=settings.cassandra_local_dc,
-            keyspace=settings.cassandra_keyspace,
+            contact_points=settings.cassandra.hosts,
+            local_datacenter=settings.cassandra.local_dc,
+            keyspace=settings.cassandra.keyspace,
             table=view_table(spec),
             key_column=spec.entity_key,
             feature_columns=tuple(spec.feature_names),

@@ -7,7 +7,7 @@ each write carries a deterministic `USING TIMESTAMP`).
 
 A null field is written as CQL null: "no value" must replace an older value rather than let
 it show through. The jar must be on the classpath before PyFlink starts its JVM:
-`skewless.stack.flink_home.apply_to_environ()` arranges that.
+`skewless.devstack.flink_home.apply_to_environ()` arranges that.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def cassandra_sink(config: CassandraSinkConfig, row_type: TypeInformation | None
     except TypeError as exc:  # how PyFlink reports a class missing from the JVM
         raise CassandraError(
             f"{JAVA_SINK} is not on the Flink classpath: build jvm/flink and call "
-            "skewless.stack.flink_home.apply_to_environ() before PyFlink starts its gateway"
+            "skewless.devstack.flink_home.apply_to_environ() before PyFlink starts its gateway"
         ) from exc
     return Sink(j_sink)
 

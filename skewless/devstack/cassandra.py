@@ -18,8 +18,8 @@ from cassandra import DriverException
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import WhiteListRoundRobinPolicy
 
-from skewless.stack.jars import classpath
-from skewless.stack.process import HOST, Service, accepts_connections
+from skewless.devstack.jars import classpath
+from skewless.devstack.process import HOST, Service, accepts_connections
 
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 
@@ -133,8 +133,8 @@ class Cassandra(Service):
     @property
     def ports(self) -> Mapping[str, int]:
         return {
-            "SKEWLESS_CASSANDRA_PORT": self.settings.cassandra_port,
-            "SKEWLESS_CASSANDRA_STORAGE_PORT": self.settings.cassandra_storage_port,
+            "SKEWLESS_CASSANDRA_PORT": self.settings.cassandra.port,
+            "SKEWLESS_CASSANDRA_STORAGE_PORT": self.settings.cassandra.storage_port,
         }
 
     def prepare(self) -> list[str]:
@@ -144,8 +144,8 @@ class Cassandra(Service):
         logback_xml = conf / "logback.xml"
         cassandra_yaml.write_text(
             render_cassandra_yaml(
-                native_port=self.settings.cassandra_port,
-                storage_port=self.settings.cassandra_storage_port,
+                native_port=self.settings.cassandra.port,
+                storage_port=self.settings.cassandra.storage_port,
                 state_dir=self.state_dir,
             )
         )
@@ -158,9 +158,9 @@ class Cassandra(Service):
             *_jamm_agent(jars),
             f"-Dcassandra.config={cassandra_yaml.as_uri()}",
             f"-Dcassandra.storagedir={self.state_dir}",
-            f"-Dcassandra.logdir={self.settings.logs_dir}",
+            f"-Dcassandra.logdir={self.logs_dir}",
             # GC pauses stall every read; keep their log, rotated, as the tarball does.
-            f"-Xlog:gc=info,safepoint=info:file={self.settings.logs_dir / 'cassandra-gc.log'}:time,uptime,tags:filecount=5,filesize=10m",
+            f"-Xlog:gc=info,safepoint=info:file={self.logs_dir / 'cassandra-gc.log'}:time,uptime,tags:filecount=5,filesize=10m",
             f"-Dlogback.configurationFile={logback_xml}",
             "-cp",
             jars,
@@ -168,12 +168,12 @@ class Cassandra(Service):
         ]
 
     def answers(self) -> bool:
-        if not accepts_connections(self.settings.cassandra_port):
+        if not accepts_connections(self.settings.cassandra.port):
             return False
         profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([HOST]), request_timeout=5)
         cluster = Cluster(
             [HOST],
-            port=self.settings.cassandra_port,
+            port=self.settings.cassandra.port,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=5,
             control_connection_timeout=5,

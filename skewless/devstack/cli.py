@@ -10,11 +10,11 @@ from collections.abc import Callable
 import click
 
 from skewless.errors import SkewlessError
-from skewless.stack import StackError
-from skewless.stack.cassandra import Cassandra
-from skewless.stack.kafka import Kafka
-from skewless.stack.process import HOST, Service, StartupError, ensure_ports_free, wait_until_answering
-from skewless.stack.settings import load_settings
+from skewless.devstack import StackError
+from skewless.devstack.cassandra import Cassandra
+from skewless.devstack.kafka import Kafka
+from skewless.devstack.process import HOST, Service, StartupError, ensure_ports_free, wait_until_answering
+from skewless.settings import load_settings, writable_home
 
 
 def _services() -> list[Service]:
@@ -70,6 +70,7 @@ def up(timeout: float | None) -> None:
     """Start Kafka and Cassandra unless running, and wait until both answer."""
     try:
         services = _services()
+        writable_home(services[0].settings)
         to_start: list[Service] = []
         to_wait: list[tuple[Service, int, float | None]] = []  # service, pid, spawn time
         for service in services:

@@ -20,7 +20,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from skewless.stack.jars import StackError, classpath, repo_root, state_root
+from skewless.devstack.jars import StackError, classpath, state_root
+from skewless.settings import REPO_ROOT
 
 SINK_JAR = "skewless-flink-0.1.0.jar"
 
@@ -34,7 +35,7 @@ def pyflink_home() -> Path:
 
 def _build_sink_jar() -> Path:
     """Compile skewless's Java sink (jvm/flink/src) when its sources are newer than the jar."""
-    module = repo_root() / "jvm" / "flink"
+    module = REPO_ROOT / "jvm" / "flink"
     jar = module / "target" / SINK_JAR
     sources = list((module / "src").rglob("*.java")) + [module / "pom.xml"]
     newest = max(p.stat().st_mtime for p in sources)
@@ -73,7 +74,7 @@ def prepare() -> dict[str, str]:
     logs.mkdir(parents=True, exist_ok=True)
     # Thread mode runs Python inside the JVM (pemja), whose interpreter starts from the base
     # installation: it finds this environment's packages and the project only via PYTHONPATH.
-    pythonpath = [sysconfig.get_paths()["purelib"], str(repo_root())]
+    pythonpath = [sysconfig.get_paths()["purelib"], str(REPO_ROOT)]
     if os.environ.get("PYTHONPATH"):
         pythonpath.append(os.environ["PYTHONPATH"])
     return {
@@ -81,7 +82,7 @@ def prepare() -> dict[str, str]:
         "FLINK_LOG_DIR": str(logs),
         "FLINK_HOME": str(home),
         "FLINK_LIB_DIR": str(lib),
-        "FLINK_CONF_DIR": str(repo_root() / "flink-conf"),
+        "FLINK_CONF_DIR": str(REPO_ROOT / "flink-conf"),
     }
 
 

@@ -14,10 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from skewless.stack import StackError
-from skewless.stack.settings import repo_root, state_root
+from skewless.devstack import StackError
+from skewless.settings import REPO_ROOT, load_settings, writable_home
 
-__all__ = ["JarResolutionError", "StackError", "classpath", "components", "repo_root", "state_root"]
+__all__ = ["JarResolutionError", "StackError", "classpath", "components", "state_root"]
+
+
+def state_root() -> Path:
+    """The state folder ($SKEWLESS_HOME), created and checked writable."""
+    return writable_home(load_settings())
 
 
 class JarResolutionError(StackError):
@@ -26,12 +31,12 @@ class JarResolutionError(StackError):
 
 def components() -> list[str]:
     """Names of the JVM components: the folders under jvm/ that hold a pom.xml."""
-    return sorted(p.parent.name for p in (repo_root() / "jvm").glob("*/pom.xml"))
+    return sorted(p.parent.name for p in (REPO_ROOT / "jvm").glob("*/pom.xml"))
 
 
 def classpath(component: str) -> str:
     """The resolved runtime classpath of `jvm/<component>/pom.xml`, os.pathsep-separated."""
-    pom = repo_root() / "jvm" / component / "pom.xml"
+    pom = REPO_ROOT / "jvm" / component / "pom.xml"
     if not pom.is_file():
         raise JarResolutionError(
             f"no JVM component {component!r}: {pom} does not exist (known: {', '.join(components()) or 'none'})"

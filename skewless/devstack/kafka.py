@@ -22,9 +22,9 @@ from typing import ClassVar
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaConfigurationError, KafkaError
 
-from skewless.stack import StackError
-from skewless.stack.jars import classpath
-from skewless.stack.process import HOST, Service, accepts_connections
+from skewless.devstack import StackError
+from skewless.devstack.jars import classpath
+from skewless.devstack.process import HOST, Service, accepts_connections
 
 # Fixed, so the formatted storage and every client agree across restarts:
 # base64url of b"skewless-local-1", a valid 16-byte Kafka cluster id.
@@ -94,13 +94,13 @@ class Kafka(Service):
     @property
     def ports(self) -> Mapping[str, int]:
         return {
-            "SKEWLESS_KAFKA_PORT": self.settings.kafka_port,
-            "SKEWLESS_KAFKA_CONTROLLER_PORT": self.settings.kafka_controller_port,
+            "SKEWLESS_KAFKA_PORT": self.settings.kafka.port,
+            "SKEWLESS_KAFKA_CONTROLLER_PORT": self.settings.kafka.controller_port,
         }
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{HOST}:{self.settings.kafka_port}"
+        return f"{HOST}:{self.settings.kafka.port}"
 
     @property
     def data_dir(self) -> Path:
@@ -111,8 +111,8 @@ class Kafka(Service):
         log4j2_properties = self.state_dir / "log4j2.properties"
         server_properties.write_text(
             render_server_properties(
-                port=self.settings.kafka_port,
-                controller_port=self.settings.kafka_controller_port,
+                port=self.settings.kafka.port,
+                controller_port=self.settings.kafka.controller_port,
                 data_dir=self.data_dir,
             )
         )
@@ -135,7 +135,7 @@ class Kafka(Service):
             )
 
     def answers(self) -> bool:
-        if not accepts_connections(self.settings.kafka_port):
+        if not accepts_connections(self.settings.kafka.port):
             return False
         try:
             admin = KafkaAdminClient(

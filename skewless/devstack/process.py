@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from skewless.stack import StackError
-from skewless.stack.settings import StackSettings
+from skewless.devstack import StackError
+from skewless.settings import Settings
 
 HOST = "127.0.0.1"
 
@@ -108,8 +108,16 @@ class Service(ABC):
     stop_grace: ClassVar[float] = 30.0  # seconds between SIGTERM and SIGKILL
     java_versions: ClassVar[tuple[int, int | None]]  # supported major versions, inclusive; None = open
 
-    def __init__(self, settings: StackSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.settings.home / "stack"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.stack_dir / "logs"
 
     @property
     @abstractmethod
@@ -122,13 +130,13 @@ class Service(ABC):
 
     @property
     def state_dir(self) -> Path:
-        return self.settings.stack_dir / self.name
+        return self.stack_dir / self.name
 
     @property
     def process(self) -> ServiceProcess:
         return ServiceProcess(
-            pid_file=self.settings.pids_dir / f"{self.name}.pid",
-            log_file=self.settings.logs_dir / f"{self.name}.log",
+            pid_file=self.stack_dir / "pids" / f"{self.name}.pid",
+            log_file=self.logs_dir / f"{self.name}.log",
             # With the separator, /x/stack/kafka does not also match /x/stack/kafka-old/.
             marker=f"{self.state_dir}{os.sep}",
         )

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from skewless.dsl.durations import Duration, label, to_ms
 from skewless.errors import SpecError
+from skewless.operation_params import check_params
 from skewless.spec import OPERATIONS
-from udfs.aggregations import build as build_aggregation  # pure: the engine's own parameter checks
 
 _MAX_TILES = 10_000
 
@@ -121,7 +121,7 @@ class Aggregation:
         params = dict(self.params.items() if isinstance(self.params, Mapping) else self.params)
         object.__setattr__(self, "params", tuple(sorted(params.items())))
         try:
-            build_aggregation(self.op, params)
+            check_params(self.op, params)
         except SpecError as exc:
             raise SpecError(f"{what}: {exc}; set them with params={{...}}") from exc
         if self.name is not None:

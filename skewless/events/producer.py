@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
-from connectors.kafka.topics import KEEP_FOREVER, ensure_topic
-from skewless.errors import SkewlessError
+from connectors.kafka.topics import KEEP_FOREVER, ensure_topic, unreachable
 from skewless.events.codec import EventCodec, single_object_header
 from skewless.events.synthetic import StreamShape, transactions
 from skewless.progress import Progress
@@ -55,8 +55,8 @@ def produce(
     shape: StreamShape, topic: str, bootstrap: str, partitions: int = 2, malformed: int = 0, progress: bool = True
 ) -> ProduceReport:
     """Send the stream; every `len/malformed`-th event is followed by a malformed record."""
+    ensure_topic(bootstrap, topic, partitions, KEEP_FOREVER)  # names the problem: a bad topic, no broker
     try:
-        ensure_topic(bootstrap, topic, partitions, KEEP_FOREVER)
         producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
@@ -65,8 +65,8 @@ def produce(
             compression_type=None,
             max_in_flight_requests_per_connection=1,  # keep per-partition order on retries
         )
-    except Exception as exc:
-        raise SkewlessError(f"cannot reach Kafka at {bootstrap}: {exc}; is the stack up (`skewless stack up`)?") from exc
+    except (KafkaError, OSError) as exc:
+        raise unreachable(bootstrap) from exc
     codec = transaction_codec()
     report = ProduceReport(topic=topic, malformed={k: 0 for k in MALFORMED_KINDS})
     every = max(1, shape.events // malformed) if malformed else 0

@@ -61,7 +61,7 @@ def _view_spec(ref: str) -> ViewSpec:
     from skewless.settings import load_settings
 
     settings = load_settings()
-    registry = settings.registry_url.get_secret_value() or default_url(settings.home)
+    registry = settings.registry.url.get_secret_value() or default_url(settings.home)
     return select_views(registry, [ref], None, VIEWS).specs[0]
 
 
@@ -95,7 +95,7 @@ def _catalog(settings: Settings) -> CatalogConfig:
     """The pipeline's catalog (SKEWLESS_HOME, SKEWLESS_ICEBERG_NAMESPACE)."""
     from connectors.iceberg.catalog import CatalogConfig
 
-    return CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    return CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
 
 
 @_view_command("Compact day partitions whose whole day ended at least this long ago (2d, 36h...); "
@@ -131,6 +131,6 @@ def clean(view: str, older_than: str | None, dry_run: bool, expire: bool) -> Non
 
     spec = _view_spec(view)
     settings = load_settings()
-    age = parse_duration(older_than) if older_than is not None else default_clean_older_than(settings.checkpoint_interval_ms)
+    age = parse_duration(older_than) if older_than is not None else default_clean_older_than(settings.job.checkpoint_interval_ms)
     report = clean_history(_catalog(settings), spec.name, age, dry_run=dry_run, expire=expire)
     click.echo(json.dumps(report.to_dict()))

@@ -23,10 +23,10 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="print JSON for mac
 
 
 def _registry() -> Registry:
-    from skewless.settings import load_settings
+    from skewless.settings import load_settings, writable_home
 
     settings = load_settings()
-    return Registry(settings.registry_url.get_secret_value() or default_url(settings.home))
+    return Registry(settings.registry.url.get_secret_value() or default_url(writable_home(settings)))
 
 
 @click.command()

@@ -51,8 +51,8 @@ def _views(names: tuple[str, ...], source: str = DEFAULT_VIEWS) -> dict[str, Any
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0 exposes the server)")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default=None, help="address to bind (default: SKEWLESS_SERVING_HOST, 127.0.0.1; 0.0.0.0 exposes the server)")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="port (default: SKEWLESS_SERVING_PORT, 8000; 0: any free one)")
 @click.option("--view", "view_names", multiple=True, help="view to serve; repeatable (default: every view)")
 @click.option("--views-from", default=DEFAULT_VIEWS, show_default=True, metavar="MODULE:ATTRIBUTE",
               help="the feature repo's views: a dict of name -> ViewSpec (or a list of ViewSpecs) to import")
@@ -83,11 +83,12 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
     from skewless.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    port = claim_address(host, port)  # before anything slow: a bad --host or a busy --port fails at once
     settings = load_settings()
+    host = host or settings.serving.host
+    port = claim_address(host, settings.serving.port if port is None else port)  # before anything slow: a bad --host or a busy --port fails at once
     views = _views(view_names, views_from)
     try:
-        parse_contact_points(settings.cassandra_hosts)
+        parse_contact_points(settings.cassandra.hosts)
     except ValueError as exc:
         raise ConfigError(f"SKEWLESS_CASSANDRA_HOSTS: {exc}") from exc
     serving_log = None
@@ -118,7 +119,7 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
                    "checkpoint interval); 0 = exact")
 @click.option("--wait-s", default=60.0, show_default=True, type=click.FloatRange(min=0),
               help="how long to wait for the history to commit what was written before each value was served")
-@click.option("--parallelism", type=click.IntRange(min=1), help="the job's parallelism (default: SKEWLESS_PARALLELISM)")
+@click.option("--parallelism", type=click.IntRange(min=1), help="the job's parallelism (default: SKEWLESS_JOB_PARALLELISM)")
 @click.option("--history-complete", is_flag=True,
               help="the job writing these views has finished (a bounded run returned): judge every value "
                    "against the committed history without waiting for proof that it is complete")
@@ -151,13 +152,13 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
             for name in sorted(sampled):
                 keys = store.client.sample_keys(name, sample_live, rng)
                 if not keys:
-                    raise ConfigError(f"view {name!r} has no rows in Cassandra keyspace {settings.cassandra_keyspace}")
+                    raise ConfigError(f"view {name!r} has no rows in Cassandra keyspace {settings.cassandra.keyspace}")
                 response = store.get_online_features(keys, [f"{name}:*"])
                 entries += [Served.from_record(r) for r in served_records(response)]
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
     report = verify_served(
         entries, views, catalog, max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
-        parallelism=parallelism or settings.parallelism, history_complete=history_complete,
+        parallelism=parallelism or settings.job.parallelism, history_complete=history_complete,
     )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

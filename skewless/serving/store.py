@@ -75,9 +75,9 @@ class FeatureStore:
             from features import VIEWS as views
         return cls(
             views,
-            contact_points=settings.cassandra_hosts,
-            local_datacenter=settings.cassandra_local_dc,
-            keyspace=settings.cassandra_keyspace,
+            contact_points=settings.cassandra.hosts,
+            local_datacenter=settings.cassandra.local_dc,
+            keyspace=settings.cassandra.keyspace,
             **options,
         )
 

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from skewless.stack.cli import service_pid
-from skewless.stack.process import wait_for_exit
+from skewless.devstack.cli import service_pid
+from skewless.devstack.process import wait_for_exit
 
 from tests.chaos.job import skewless_command
 

@@ -26,8 +26,8 @@ from skewless.events.synthetic import StreamShape
 from skewless.registry.store import Registry
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
-from skewless.stack.cli import service_pid
-from skewless.stack.settings import state_root
+from skewless.devstack.cli import service_pid
+from skewless.devstack.jars import state_root
 from tests.chaos import compare
 from tests.chaos.config import ChaosConfig
 from tests.chaos.faults import JOB_KILLS, kill_service, schedule, stack_up
@@ -62,7 +62,7 @@ class Target:
         return self.keyspace
 
     def settings(self) -> Settings:
-        return load_settings(home=self.home, cassandra_keyspace=self.keyspace, iceberg_namespace=self.namespace)
+        return load_settings(home=self.home, cassandra={"keyspace": self.keyspace}, iceberg={"namespace": self.namespace})
 
     def env(self, registry_url: str, checkpoint_ms: int) -> dict[str, str]:
         return {
@@ -70,7 +70,7 @@ class Target:
             "SKEWLESS_HOME": str(self.home),
             "SKEWLESS_CASSANDRA_KEYSPACE": self.keyspace,
             "SKEWLESS_ICEBERG_NAMESPACE": self.namespace,
-            "SKEWLESS_CHECKPOINT_INTERVAL_MS": str(checkpoint_ms),
+            "SKEWLESS_JOB_CHECKPOINT_INTERVAL_MS": str(checkpoint_ms),
             "SKEWLESS_REGISTRY_URL": registry_url,
         }
 
@@ -128,7 +128,7 @@ class ChaosRun:
         self.reference = Target("reference", workdir / "reference-home", f"{self.name}_reference")
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.bootstrap = load_settings().kafka_bootstrap
+        self.bootstrap = load_settings().kafka.bootstrap
         self.line = Line("chaos")
         self.started = time.monotonic()
         self.watch = CheckpointWatch(self.chaos.home)

@@ -23,7 +23,7 @@ OVERHEAD = 4_096
 def jvm(jar: str) -> Any:
     from pyflink.java_gateway import get_gateway
 
-    from skewless.stack import flink_home
+    from skewless.devstack import flink_home
 
     flink_home.apply_to_environ()
     return get_gateway().jvm

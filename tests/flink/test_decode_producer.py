@@ -92,7 +92,7 @@ def test_the_producers_records_decode_in_the_jvm_to_what_it_wrote(jar: str) -> N
     from pyflink.util.java_utils import to_jarray
 
     from skewless.errors import SpecError
-    from skewless.stack import flink_home
+    from skewless.devstack import flink_home
     from udfs.decode import dead_letters_of, decode_records, record_fields
 
     flink_home.apply_to_environ()  # our jar and Avro on the gateway's classpath, before it starts

@@ -47,7 +47,7 @@ def run(backend: str) -> list[tuple]:
 
 @pytest.mark.parametrize("backend", ["rocksdb"])
 def test_the_operator_emits_the_same_updates_on_every_backend(jar: str, backend: str) -> None:
-    from skewless.stack import flink_home
+    from skewless.devstack import flink_home
 
     flink_home.apply_to_environ()
     heap = run("hashmap")

@@ -129,7 +129,7 @@ def letter_key(letter: Row) -> tuple:
 
 @pytest.mark.parametrize("keys", [("id",), ("label",), ("id", "label")])
 def test_jvm_stage_equals_the_python_contract(jar: str, tmp_path: Path, keys: tuple[str, ...]) -> None:
-    from skewless.stack import flink_home
+    from skewless.devstack import flink_home
 
     flink_home.apply_to_environ()
     specs = [view(tmp_path, key) for key in keys]
@@ -168,7 +168,7 @@ def test_jvm_stage_equals_the_python_contract(jar: str, tmp_path: Path, keys: tu
 
 
 def test_a_view_the_decoded_row_cannot_feed_is_refused_at_build_time(jar: str, tmp_path: Path) -> None:
-    from skewless.stack import flink_home
+    from skewless.devstack import flink_home
 
     flink_home.apply_to_environ()
     spec = view(tmp_path, "id")

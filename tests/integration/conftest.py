@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from skewless.stack import flink_home
+from skewless.devstack import flink_home
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

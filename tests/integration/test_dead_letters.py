@@ -49,16 +49,16 @@ def oversize_run():
     name = f"d{random.Random().getrandbits(40):010x}"
     topic = f"{name}.transactions"
     specs = [dataclasses.replace(s, source_topic=topic) for s in (USER_TRANSACTIONS, merchant_activity.compile())]
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     shape = StreamShape(seed=7, events=500, users=8, days=5, end_ms=end, disorder_ms=0)
-    produce(shape, topic, settings.kafka_bootstrap, partitions=1, progress=False)
+    produce(shape, topic, settings.kafka.bootstrap, partitions=1, progress=False)
     stream = list(transactions(shape))
     last = max(stream, key=lambda r: r["event_time"])
     codec = transaction_codec()
     garbage = (b"not avro at all " * (BIG // 16 + 1))[:BIG]
     nobody = avro_of_size(codec, {**last, "event_id": "nobody", "user_id": "", "merchant_id": " "}, BIG)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     offsets = {}
     for label, value in (("garbage", garbage), ("nobody", nobody)):
         meta = producer.send(topic, value=value, timestamp_ms=last["event_time"]).get(timeout=30)
@@ -72,7 +72,7 @@ def oversize_run():
 def test_each_oversize_record_makes_one_truncated_letter_within_the_limit(oversize_run) -> None:
     specs, settings, _, values, offsets = oversize_run
     topic = specs[0].source_topic
-    letters = read_dead_letters(settings.kafka_bootstrap, dead_letter_topic(topic))
+    letters = read_dead_letters(settings.kafka.bootstrap, dead_letter_topic(topic))
     by_offset = {letter.origin[2]: letter for letter in letters}
     assert sorted(by_offset) == sorted(offsets.values()) and len(letters) == 2
     for label, offset in offsets.items():
@@ -109,7 +109,7 @@ def test_letters_are_read_committed_and_each_record_is_there_once(oversize_run) 
     specs, settings, _, _, _ = oversize_run
     topic = dead_letter_topic(specs[0].source_topic)
     # A letter of an aborted transaction, as a failed attempt of the job leaves behind.
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, transactional_id=f"{topic}-aborted")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, transactional_id=f"{topic}-aborted")
     producer.init_transactions()
     producer.begin_transaction()
     origin = [("skewless.source.topic", b"x"), ("skewless.source.partition", b"0"), ("skewless.source.offset", b"0")]
@@ -117,8 +117,8 @@ def test_letters_are_read_committed_and_each_record_is_there_once(oversize_run) 
     producer.flush()  # in the log, then aborted (an abort drops what was not sent yet)
     producer.abort_transaction()
     producer.close()
-    committed = read_dead_letters(settings.kafka_bootstrap, topic)
-    everything = read_dead_letters(settings.kafka_bootstrap, topic, committed_only=False)
+    committed = read_dead_letters(settings.kafka.bootstrap, topic)
+    everything = read_dead_letters(settings.kafka.bootstrap, topic, committed_only=False)
     assert b"aborted" in [letter.value for letter in everything]
     assert b"aborted" not in [letter.value for letter in committed]
     assert len(committed) == 2 == len({letter.origin for letter in committed})

@@ -58,16 +58,16 @@ def repo_run(tmp_path_factory: pytest.TempPathFactory):
         schemas.append(tmp_path_factory.mktemp("schemas") / f"schema{i}.avsc")
         schemas[-1].write_text(text)
 
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     # One partition and no disorder: the watermark when the late event arrives is exactly
     # the last event's time minus the out-of-orderness bound.
     shape = StreamShape(seed=23, events=3_000, users=30, days=20, end_ms=end, disorder_ms=0)
-    produce(shape, topic, settings.kafka_bootstrap, partitions=1, progress=False)
+    produce(shape, topic, settings.kafka.bootstrap, partitions=1, progress=False)
     stream = list(transactions(shape))
     last = max(stream, key=lambda r: r["event_time"])
     late = {**last, "event_id": "late-within", "amount": 900.0, "event_time": last["event_time"] - 10 * MINUTE_MS}
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     producer.send(topic, key=late["user_id"].encode(), value=transaction_codec().encode(late), timestamp_ms=late["event_time"])
     producer.flush()
     producer.close()

@@ -25,17 +25,17 @@ MINUTE_MS = 60_000
 def test_a_late_event_corrects_history_and_a_too_late_one_is_dead_lettered() -> None:
     name = f"l{random.Random().getrandbits(40):010x}"
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions", allowed_lateness_ms=HOUR_MS)
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     # One partition: the watermark when the late events arrive is exactly last event time - 1 min.
     shape = StreamShape(seed=5, events=400, users=5, days=10, end_ms=end, disorder_ms=0)
-    produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=1, progress=False)
+    produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=1, progress=False)
     stream = list(transactions(shape))
     last = max(stream, key=lambda r: r["event_time"])
     codec = transaction_codec()
     within = {**last, "event_id": "late-within", "amount": 1000.0, "event_time": last["event_time"] - 10 * MINUTE_MS}
     beyond = {**last, "event_id": "late-beyond", "amount": 2000.0, "event_time": last["event_time"] - 3 * HOUR_MS}
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     for record in (within, beyond):
         producer.send(
             spec.source_topic, key=record["user_id"].encode(), value=codec.encode(record), timestamp_ms=record["event_time"]
@@ -59,7 +59,7 @@ def test_a_late_event_corrects_history_and_a_too_late_one_is_dead_lettered() -> 
         want = values_at(spec.features, events, instant)
         assert close(tuple(row[f] for f in spec.feature_names), want), (instant, row)
 
-    letters = read_dead_letters(settings.kafka_bootstrap, dead_letter_topic(spec.source_topic))
+    letters = read_dead_letters(settings.kafka.bootstrap, dead_letter_topic(spec.source_topic))
     assert len(letters) == 1
     headers = letters[0].headers
     # Refused by the row-logic stage, before the tile operator: with the record's own bytes.

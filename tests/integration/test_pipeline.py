@@ -39,9 +39,9 @@ def shape_ending_now() -> StreamShape:
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
     name = f"p{random.Random().getrandbits(40):010x}"
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions")
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     shape = shape_ending_now()
-    report = produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=3, malformed=MALFORMED, progress=False)
+    report = produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=3, malformed=MALFORMED, progress=False)
     horizon = shape.end_ms + HOUR_MS // 2  # expiry updates continue past the last event, up to "now"
     run_job(spec, settings, bounded=True, until=horizon)
     events = sorted(((r["event_time"], r) for r in transactions(shape)), key=lambda e: e[0])
@@ -53,8 +53,8 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
 
 def history_rows(spec, settings) -> list[dict]:
     """The history as it happened: per (entity, valid_from), the highest version (corrections win)."""
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
-    table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg_namespace}.{spec.name}_history")
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     latest: dict[tuple, dict] = {}
     for row in table.scan().to_arrow().to_pylist():
         key = (row[spec.entity_key], row["valid_from"])
@@ -115,7 +115,7 @@ def test_training_set_equals_the_oracle_at_every_label_time(pipeline_run) -> Non
         for ts, _ in rng.sample(events, min(6, len(events))):
             labels += [(user, ts, "at-event"), (user, ts - 1, "just-before"), (user, ts + 3_600_000, "hour-after")]
     frame = pd.DataFrame(labels, columns=[spec.entity_key, "timestamp", "why"])
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
     result = get_historical_features(frame, spec.name, catalog, spec.ttl_ms).to_pandas()
     assert list(result["why"]) == list(frame["why"])  # order and label columns pass through
     for (user, t, why), (_, out) in zip(labels, result.iterrows()):
@@ -132,7 +132,7 @@ def test_training_set_equals_the_oracle_at_every_label_time(pipeline_run) -> Non
 
 def test_malformed_records_are_dead_lettered_once_with_reason_and_origin(pipeline_run) -> None:
     spec, settings, report, _, _ = pipeline_run
-    letters = read_dead_letters(settings.kafka_bootstrap, dead_letter_topic(spec.source_topic))
+    letters = read_dead_letters(settings.kafka.bootstrap, dead_letter_topic(spec.source_topic))
     assert len(letters) == MALFORMED == sum(report.malformed.values())
     assert len({letter.origin for letter in letters}) == len(letters)  # exactly once: no record twice
     reasons, codes = [], []

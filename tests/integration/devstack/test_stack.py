@@ -21,8 +21,8 @@ from cassandra.cluster import Cluster
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from skewless.stack.process import is_alive, read_pid
-from skewless.stack.settings import repo_root
+from skewless.devstack.process import is_alive, read_pid
+from skewless.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -44,9 +44,9 @@ def free_ports(count: int) -> list[int]:
 
 def stack_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from skewless.stack.cli import stack; stack()", *args],
+        [sys.executable, "-c", "from skewless.devstack.cli import stack; stack()", *args],
         env=env,
-        cwd=repo_root(),
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=400,
@@ -69,7 +69,7 @@ def pids(env: dict[str, str]) -> dict[str, int | None]:
 
 def shared_stack_pids() -> list[int]:
     """Live pids of the default-home stack, which this test must leave alone."""
-    pid_dir = repo_root() / ".skewless" / "stack" / "pids"
+    pid_dir = REPO_ROOT / ".skewless" / "stack" / "pids"
     found = (read_pid(pid_dir / f"{name}.pid") for name in ("kafka", "cassandra"))
     return [pid for pid in found if pid is not None and is_alive(pid)]
 

@@ -49,10 +49,10 @@ PREFIX = "flink_taskmanager_job_task_operator_"
 def small_topic(name: str) -> tuple[ViewSpec, Settings, ProduceReport, int]:
     """A view of a fresh topic with 400 events up to the last full hour and the malformed records."""
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions")
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     shape = StreamShape(seed=7, events=400, users=8, days=5, end_ms=end, disorder_ms=0)
-    report = produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=2, malformed=MALFORMED, progress=False)
+    report = produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=2, malformed=MALFORMED, progress=False)
     assert sum(report.malformed.values()) == MALFORMED
     return spec, settings, report, end
 
@@ -79,8 +79,8 @@ def test_a_bounded_run_ends_with_its_summary(unique_name: str) -> None:
     assert view["events_in"] == decoded(report)
     assert view["dead_letters"] == codes(report, VIEW_CODES)
     assert view["late_events"] == 0
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
-    history = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg_namespace}.{spec.name}_history")
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    history = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     assert view["updates_out"] == history.scan().to_arrow().num_rows > report.events
 
 

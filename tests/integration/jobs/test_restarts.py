@@ -73,18 +73,15 @@ def instants(rows: list[dict], key: str) -> set[tuple[str, int]]:
 def all_rows(spec: ViewSpec, settings: Settings) -> list[dict]:
     from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
-    table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg_namespace}.{spec.name}_history")
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     return table.scan().to_arrow().to_pylist()
 
 
 def test_restarts_from_newest_and_from_an_older_checkpoint_keep_the_history_a_set(unique_name: str) -> None:
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{unique_name}.transactions")
     # Every checkpoint retained: the test restores an older one on purpose.
-    settings = load_settings(
-        cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000,
-        checkpoints_retained=1_000,
-    )
+    settings = load_settings(cassandra={"keyspace": unique_name}, iceberg={"namespace": unique_name}, job={"checkpoint_interval_ms": 1_000, "checkpoints_retained": 1_000})
     end = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS
     shapes = [StreamShape(seed=s, events=1_500, users=20, days=20, end_ms=end - (3 - s) * 20 * 86_400_000, disorder_ms=0) for s in (1, 2, 3)]
     expected: set[tuple[str, int]] = set()
@@ -93,7 +90,7 @@ def test_restarts_from_newest_and_from_an_older_checkpoint_keep_the_history_a_se
         return expected <= instants(history_rows(spec, settings), spec.entity_key)
 
     def produce_part(shape: StreamShape) -> None:
-        produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=2, progress=False)
+        produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=2, progress=False)
         expected.update((r["user_id"], r["event_time"]) for r in transactions(shape))
 
     produce_part(shapes[0])

@@ -45,7 +45,7 @@ def by_key(records: list[dict], spec: ViewSpec) -> Events:
 
 
 def start(specs: list[ViewSpec], settings: Settings, group: str, savepoint: str | None = None) -> JobClient:
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
     lineage = Lineage(settings.home, topic_of(specs), [s.uid for s in specs])
     prepare_sinks(specs, settings, catalog)
     env, t_env = make_environment(settings, lineage, restore_point_at(savepoint) if savepoint else None, bounded=False)
@@ -94,7 +94,7 @@ def test_a_savepoint_of_view_a_restores_into_a_job_with_views_a_and_b(tmp_path: 
     b = dataclasses.replace(
         merchants, source_topic=topic, features=tuple(f for f in merchants.features if f.value_type != "list<double>")
     )
-    settings = load_settings(cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000)
+    settings = load_settings(cassandra={"keyspace": unique_name}, iceberg={"namespace": unique_name}, job={"checkpoint_interval_ms": 1_000})
     end = (now_ms() // HOUR_MS) * HOUR_MS
     first = list(transactions(StreamShape(seed=21, events=300, users=6, days=3, end_ms=end - DAY_MS, disorder_ms=0)))
     second = list(transactions(StreamShape(seed=22, events=200, users=6, days=1, end_ms=end, disorder_ms=0)))
@@ -103,7 +103,7 @@ def test_a_savepoint_of_view_a_restores_into_a_job_with_views_a_and_b(tmp_path: 
 
     # Phase 1: the job {A} over the first events, stopped with a savepoint.
     produce(StreamShape(seed=21, events=300, users=6, days=3, end_ms=end - DAY_MS, disorder_ms=0), topic,
-            settings.kafka_bootstrap, partitions=1, progress=False)
+            settings.kafka.bootstrap, partitions=1, progress=False)
     client = start([a], settings, group)
     try:
         wait_until_caught_up(a, settings, by_key(first, a))
@@ -116,7 +116,7 @@ def test_a_savepoint_of_view_a_restores_into_a_job_with_views_a_and_b(tmp_path: 
     client = start([a, b], settings, group, savepoint=savepoint)
     try:
         produce(StreamShape(seed=22, events=200, users=6, days=1, end_ms=end, disorder_ms=0), topic,
-                settings.kafka_bootstrap, partitions=1, progress=False)
+                settings.kafka.bootstrap, partitions=1, progress=False)
         a_all, a_second = by_key(first + second, a), by_key(second, a)
         b_all, b_second = by_key(first + second, b), by_key(second, b)
         a_rows = wait_until_caught_up(a, settings, a_all)

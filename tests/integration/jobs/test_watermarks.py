@@ -36,7 +36,7 @@ def dead_letters(topic: str, bootstrap: str) -> list[tuple[dict[str, str], bytes
 
 def test_a_bad_producer_clock_and_future_event_times_move_no_watermark(unique_name: str) -> None:
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{unique_name}.transactions", allowed_lateness_ms=0)
-    settings = load_settings(cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": unique_name}, iceberg={"namespace": unique_name}, job={"checkpoint_interval_ms": 2_000})
     codec = transaction_codec()
     now = int(time.time() * 1000)
     start = (now // HOUR_MS) * HOUR_MS - 10 * HOUR_MS
@@ -46,8 +46,8 @@ def test_a_bad_producer_clock_and_future_event_times_move_no_watermark(unique_na
         for i in range(300)
     ]
     future = {**good[0], "event_id": "future", "event_time": now + HOUR_MS}
-    ensure_topic(settings.kafka_bootstrap, spec.source_topic, 1)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    ensure_topic(settings.kafka.bootstrap, spec.source_topic, 1)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     # Garbage stamped 50 minutes ahead, then a well-formed event from an hour ahead, then the
     # good events (one partition, so their order is the order they are read).
     for _ in range(2):
@@ -61,7 +61,7 @@ def test_a_bad_producer_clock_and_future_event_times_move_no_watermark(unique_na
 
     run_job(spec, settings, bounded=True, until=start + 300 * MINUTE_MS)
 
-    letters = dead_letters(spec.source_topic, settings.kafka_bootstrap)
+    letters = dead_letters(spec.source_topic, settings.kafka.bootstrap)
     offsets = sorted(int(h["skewless.source.offset"]) for h, _ in letters)
     assert offsets == [0, 1, 2], letters  # the two garbage records and the future event, nothing else
     future_reason = next(h["skewless.reason"] for h, _ in letters if h["skewless.source.offset"] == "2")
@@ -76,11 +76,8 @@ def test_an_idle_partition_does_not_hold_back_the_watermark(unique_name: str) ->
     from tests.integration.jobs.test_restarts import LiveJob, wait_for
 
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{unique_name}.transactions")
-    settings = load_settings(
-        cassandra_keyspace=unique_name, iceberg_namespace=unique_name, checkpoint_interval_ms=1_000,
-        source_idle_timeout_ms=2_000,
-    )
-    ensure_topic(settings.kafka_bootstrap, spec.source_topic, 2)
+    settings = load_settings(cassandra={"keyspace": unique_name}, iceberg={"namespace": unique_name}, job={"checkpoint_interval_ms": 1_000, "source_idle_timeout_ms": 2_000})
+    ensure_topic(settings.kafka.bootstrap, spec.source_topic, 2)
     codec = transaction_codec()
     start = (int(time.time() * 1000) // HOUR_MS) * HOUR_MS - 48 * HOUR_MS
     def event(i: int, user: str, t: int) -> dict:
@@ -91,7 +88,7 @@ def test_an_idle_partition_does_not_hold_back_the_watermark(unique_name: str) ->
     early = [event(i, "user-1", start + i * 10 * MINUTE_MS) for i in range(12)]
     events = early + [event(100 + i, "user-2", start + i * 40 * MINUTE_MS) for i in range(60)]
     events.sort(key=lambda r: r["event_time"])
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     for record in events:
         producer.send(spec.source_topic, value=codec.encode(record), partition=0)
     producer.flush()

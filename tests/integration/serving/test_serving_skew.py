@@ -71,18 +71,18 @@ def served_during_the_job(tmp_path_factory: pytest.TempPathFactory):
     name = f"v{random.Random().getrandbits(40):010x}"
     tmp = tmp_path_factory.mktemp("serving")
     spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions")
-    settings = load_settings(cassandra_keyspace=name, iceberg_namespace=name, checkpoint_interval_ms=2_000)
+    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
     now = int(time.time() * 1000)
     # Every event and tile expiry lies before the reads, so no value is valid after it is served.
     shape = StreamShape(
         seed=3, events=3_000, users=25, days=35, end_ms=(now // HOUR_MS - 1) * HOUR_MS, disorder_ms=30_000
     )
-    produce(shape, spec.source_topic, settings.kafka_bootstrap, partitions=2, progress=False)
+    produce(shape, spec.source_topic, settings.kafka.bootstrap, partitions=2, progress=False)
     users = [f"user-{i:06d}" for i in range(shape.users)] + ["no-such-user"]
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    env.update({f"SKEWLESS_{k.upper()}": str(v) for k, v in settings.model_dump().items()})
+    env.update(settings.to_environ())
     server = subprocess.Popen(
         [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port), "--log-sample", "1",
          "--log-path", str(tmp / "http-log"), "--max-entities", "50"],
@@ -159,11 +159,11 @@ def test_every_value_served_during_the_job_equals_the_known_time_history(served_
     assert run["counts"]["http"] >= 20
     assert len(entries) >= (run["counts"]["sdk"] * 3 + run["counts"]["async"] + run["counts"]["http"] * 3) * 4
     assert any(e.value is not None for e in entries) and any(e.entity == "no-such-user" for e in entries)
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg_namespace)
+    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
     # Without being told the job has finished, verify settles what the committed history proves
     # complete: everything served before the job's last update (parallelism 1).
     proven = verify_served(entries, {spec.name: spec}, catalog, max_write_lag_ms=LAG_MS, wait_s=0,
-                           parallelism=settings.parallelism)
+                           parallelism=settings.job.parallelism)
     assert proven.total("mismatched") == 0, proven.render_table()
     assert proven.total("checked") + proven.total("unsettled") == len(entries)
     assert proven.total("checked") >= len(entries) // 4

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 
 from skewless.errors import SkewlessError
-from skewless.stack import cassandra as cassandra_module
-from skewless.stack import process as process_module
-from skewless.stack.cassandra import MAIN_CLASS, Cassandra, render_cassandra_yaml
-from skewless.stack.settings import StackSettings
+from skewless.devstack import cassandra as cassandra_module
+from skewless.devstack import process as process_module
+from skewless.devstack.cassandra import MAIN_CLASS, Cassandra, render_cassandra_yaml
+from skewless.settings import Settings
 
 yaml = pytest.importorskip("yaml")
 
@@ -36,7 +36,7 @@ def test_command_runs_the_daemon_in_the_foreground_without_jmx(
 ) -> None:
     monkeypatch.setattr(cassandra_module, "classpath", lambda component: "/m2/a.jar:/m2/jamm-0.4.0.jar")
     monkeypatch.setattr(Cassandra, "java", lambda self: "/jdk/bin/java")
-    service = Cassandra(StackSettings(home=tmp_path))
+    service = Cassandra(Settings(home=tmp_path))
     service.state_dir.mkdir(parents=True)
 
     argv = service.prepare()
@@ -58,4 +58,4 @@ def test_java_newer_than_cassandra_supports_is_refused(tmp_path: Path, monkeypat
     monkeypatch.setattr(process_module, "java_binary", lambda: "/jdk25/bin/java")
     monkeypatch.setattr(process_module, "java_major", lambda java: 25)
     with pytest.raises(SkewlessError, match="cassandra needs Java 11 to 17, but /jdk25/bin/java is Java 25"):
-        Cassandra(StackSettings(home=tmp_path)).java()
+        Cassandra(Settings(home=tmp_path)).java()

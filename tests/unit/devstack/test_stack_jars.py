@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from skewless.stack import jars
-from skewless.stack.jars import JarResolutionError, classpath
+from skewless.devstack import jars
+from skewless.devstack.jars import JarResolutionError, classpath
 
 FAKE_MVN = """#!/bin/sh
 echo run >> "{calls}"

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from skewless.stack.kafka import CLUSTER_ID, Kafka, render_server_properties
-from skewless.stack.settings import StackSettings
+from skewless.devstack.kafka import CLUSTER_ID, Kafka, render_server_properties
+from skewless.settings import Settings
 
 
 def parse(properties: str) -> dict[str, str]:
@@ -49,7 +49,7 @@ def test_cluster_id_is_a_valid_kafka_uuid() -> None:
 
 
 def test_service_layout_follows_settings(tmp_path: Path) -> None:
-    kafka = Kafka(StackSettings(home=tmp_path, kafka_port=19092, kafka_controller_port=19093))
+    kafka = Kafka(Settings(home=tmp_path, kafka={"port": 19092, "controller_port": 19093}))
     assert dict(kafka.ports) == {"SKEWLESS_KAFKA_PORT": 19092, "SKEWLESS_KAFKA_CONTROLLER_PORT": 19093}
     assert kafka.port == 19092
     assert kafka.bootstrap_servers == "127.0.0.1:19092"

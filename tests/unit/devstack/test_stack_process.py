@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from skewless.stack.process import (
+from skewless.devstack.process import (
     PortInUseError,
     ServiceProcess,
     ensure_ports_free,

@@ -14,7 +14,7 @@ from jobs.sources import (
     dead_letter_sink_ddl,
     transactional_id_prefix,
 )
-from skewless.stack.kafka import render_server_properties
+from skewless.devstack.kafka import render_server_properties
 
 FLINK_CONF = Path(__file__).resolve().parents[3] / "flink-conf" / "config.yaml"
 KAFKA_DEFAULT_MESSAGE_MAX_BYTES = 1_048_588

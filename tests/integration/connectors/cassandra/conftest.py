@@ -12,7 +12,7 @@ from skewless.settings import load_settings
 
 @pytest.fixture(scope="module")
 def hosts() -> str:
-    return load_settings().cassandra_hosts
+    return load_settings().cassandra.hosts
 
 
 @pytest.fixture(scope="module")

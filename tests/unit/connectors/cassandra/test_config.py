@@ -66,7 +66,7 @@ def test_view_config_matches_the_rows_the_job_emits():
 
 
 def test_for_view_uses_settings_and_the_view():
-    settings = Settings(cassandra_hosts="10.0.0.1:9142", cassandra_keyspace="feat")
+    settings = Settings(cassandra={"hosts": "10.0.0.1:9142", "keyspace": "feat"})
     sink = CassandraSinkConfig.for_view(SPEC, settings)
     assert (sink.contact_points, sink.keyspace, sink.table) == ("10.0.0.1:9142", "feat", "user_transactions_v1")
     assert sink.ttl_ms == SPEC.ttl_ms

@@ -17,7 +17,7 @@ import org.apache.flink.util.PortRange;
  * address. This one keeps everything else of it (it extends {@link AbstractPrometheusReporter}, which
  * names the metrics and holds their collectors) and serves the same text endpoint on {@code host},
  * at the first free port of the range. It needs flink-metrics-prometheus on the system classpath,
- * beside this class (skewless.stack.flink_home puts the apache-flink wheel's jar in lib/): loaded
+ * beside this class (skewless.devstack.flink_home puts the apache-flink wheel's jar in lib/): loaded
  * as a plugin, that jar's classes would be invisible here.
  */
 public final class LoopbackPrometheusReporter extends AbstractPrometheusReporter {
