@@ -17,9 +17,10 @@ from typing import Any
 import fastavro
 
 from skewless.errors import SpecError
-from skewless.expressions import BOOL, NUMBER, STRING, ValueType
+from skewless.expressions import BOOL, DOUBLE, LONG, STRING, ValueType
 
-_NUMERIC = {"int", "long", "float", "double"}
+# Avro numbers as the expression checker types them.
+_NUMERIC = {"int": LONG, "long": LONG, "float": DOUBLE, "double": DOUBLE}
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _kind(avro: Any, named: dict[str, Any]) -> tuple[str, ValueType]:
     if isinstance(avro, str) and avro in named:
         return _kind(named[avro], named)
     if avro in _NUMERIC:
-        return avro, NUMBER
+        return avro, _NUMERIC[avro]
     if avro == "string":
         return avro, STRING
     if avro == "boolean":

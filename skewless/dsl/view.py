@@ -16,11 +16,9 @@ from skewless.dsl.aggregation import Aggregation
 from skewless.dsl.durations import Duration, to_ms
 from skewless.dsl.source import Entity, Source
 from skewless.errors import SpecError
-from skewless.expressions import NUMBER, check_row_logic
+from skewless.expressions import BOOL, NULL, NUMERIC, check_row_logic
 from skewless.spec import FeatureSpec, ViewSpec
 
-# Operations whose input is a category rather than a number.
-_ANY_INPUT_OPS = {"count", "count_distinct", "approx_count_distinct"}
 _KEY_TYPES = {"string", "int", "long", "enum"}
 
 
@@ -83,13 +81,15 @@ class FeatureView:
                 f"event_time field {source.event_time!r} is {time_field.avro}; it must be a long of epoch milliseconds"
             )
 
+        unchecked: set[str] = set()  # derived columns whose type the failed check could not tell
         try:
             columns = check_row_logic(source.derived, source.filter, columns)  # type: ignore[arg-type]
         except SpecError as exc:
             problems.append(f"source {source.name}: {exc}")
-            columns.update({name: None for name, _ in source.derived})  # type: ignore[misc] # no follow-on noise
+            unchecked = {name for name, _ in source.derived}
+            columns.update({name: None for name in unchecked})  # type: ignore[misc]
 
-        features = self._features(columns, problems)
+        features = self._features(columns, unchecked, problems)
         durations = {}
         for attr, allow_zero in (("ttl", False), ("allowed_lateness", True), ("out_of_orderness", True)):
             value = getattr(self, attr)
@@ -145,7 +145,7 @@ class FeatureView:
             problems.append(f"key field {field_name!r} is {found.avro}; keys must be strings, ints or longs")
         return field_name
 
-    def _features(self, columns: dict[str, str | None], problems: list[str]) -> list[FeatureSpec]:
+    def _features(self, columns: dict[str, str | None], unchecked: set[str], problems: list[str]) -> list[FeatureSpec]:
         features: list[FeatureSpec] = []
         origin: dict[str, Aggregation] = {}
         for agg in self.aggregations:  # type: ignore[union-attr]
@@ -155,12 +155,8 @@ class FeatureView:
                         _unknown(f"{agg.op} column", agg.column, columns, "a schema field or derived column")
                     )
                     continue
-                kind = columns[agg.column]
-                if agg.op not in _ANY_INPUT_OPS and kind not in (NUMBER, None):
-                    problems.append(
-                        f"{agg.op}({agg.column}) needs a number, but {agg.column!r} is a {kind}; "
-                        "aggregate a numeric field or a derived column such as '1 if ... else 0'"
-                    )
+                if agg.column not in unchecked and columns[agg.column] not in NUMERIC:
+                    problems.append(self._input_problem(agg, columns[agg.column]))
                     continue
             for name, window in agg.features():
                 if name in origin:
@@ -178,6 +174,29 @@ class FeatureView:
                 except SpecError as exc:
                     problems.append(str(exc))
         return features
+
+
+    def _input_problem(self, agg: Aggregation, kind: str | None) -> str:
+        """Every aggregation reads a number per event (the engine's inputs are doubles): say which
+        column is not one, and how to make one."""
+        column = agg.column
+        field = self.source.fields.get(column)  # type: ignore[arg-type]
+        if field is not None and kind is None:
+            actual = f"{column} is {field.avro}"
+        elif kind is None:
+            actual = f"{column} is a derived column that is not always a number (its type depends on the event)"
+        elif kind == NULL:
+            actual = f"{column} is always null"
+        else:
+            avro = f" (Avro {field.avro})" if field is not None and field.base not in (kind, "string") else ""
+            actual = f"{column} is a {kind}{avro}"
+        hint = "a derived column that is always a number"
+        if kind == BOOL:
+            hint = f"a derived column such as '1 if {column} else 0'"
+        return (
+            f"aggregation {agg.op}({column}) of view {self.name} needs a numeric column; {actual}: "
+            f"aggregate a long, int, float or double field, or {hint}"
+        )
 
 
 def _unknown(what: str, name: str, known: dict[str, Any], kind: str = "a field of the schema") -> str:

@@ -3,8 +3,8 @@
 same order, the same records dropped by the filter, and one dead letter per refused record that
 names every view refusing it, with each view's reason and code, the stage and the origin.
 
-The row logic itself is held to Python expression by expression in test_row_logic_parity.py;
-here the stage around it: key checks (None, blank by Python's str.strip, long
+The row logic itself is held to docs/expressions.md case by case by the conformance table
+(tests/conformance, run against both evaluators); here the stage around it: key checks (None, blank by Python's str.strip, long
 keys as Python's str() prints them), inputs that are not numbers, and derived columns as inputs.
 """
 

@@ -70,9 +70,17 @@ def test_row_logic_lands_in_the_spec_in_definition_order(schema_path: Path, user
             Aggregation("amout", "avg", [DAY]),
             "avg column 'amout' is not a schema field or derived column (did you mean 'amount'?)",
         ),
-        (Aggregation("currency", "avg", [DAY]), "avg(currency) needs a number, but 'currency' is a string"),
-        (Aggregation("flagged", "sum", [DAY]), "sum(flagged) needs a number, but 'flagged' is a bool"),
-        (Aggregation("kind", "max", [DAY]), "max(kind) needs a number, but 'kind' is a string"),
+        (
+            Aggregation("currency", "avg", [DAY]),
+            "aggregation avg(currency) of view payments_view needs a numeric column; currency is a string: "
+            "aggregate a long, int, float or double field, or a derived column that is always a number",
+        ),
+        (Aggregation("flagged", "sum", [DAY]), "flagged is a boolean: aggregate a long, int, float or double field, "
+         "or a derived column such as '1 if flagged else 0'"),
+        (Aggregation("kind", "max", [DAY]), "max(kind) of view payments_view needs a numeric column; kind is a string (Avro enum test.Kind)"),
+        (Aggregation("blob", "last", [DAY]), "last(blob) of view payments_view needs a numeric column; blob is bytes"),
+        (Aggregation("currency", "count_distinct", [DAY]), "count_distinct(currency) of view payments_view needs a numeric column"),
+        (Aggregation("kind", "approx_count_distinct", [DAY]), "approx_count_distinct(kind) of view payments_view needs a numeric"),
     ],
 )
 def test_columns_are_checked_against_the_avro_schema(
@@ -81,17 +89,28 @@ def test_columns_are_checked_against_the_avro_schema(
     assert message in problems(view(source, user, aggregation))
 
 
-def test_count_distinct_takes_any_column_and_nullable_numbers_aggregate(source: Source, user: Entity) -> None:
-    aggregations = (Aggregation("currency", "count_distinct", [DAY]), Aggregation("qty", "sum", [DAY]))
+def test_count_distinct_of_numbers_and_nullable_numbers_aggregate(source: Source, user: Entity) -> None:
+    aggregations = (Aggregation("customer", "count_distinct", [DAY]), Aggregation("qty", "sum", [DAY]))
     spec = view(source, user, *aggregations).compile()
-    assert spec.feature_names == ["count_distinct_currency_1d", "sum_qty_1d"]
+    assert spec.feature_names == ["count_distinct_customer_1d", "sum_qty_1d"]
 
 
-def test_a_boolean_derived_column_cannot_be_summed(schema_path: Path, user: Entity) -> None:
-    source = Source("p", topic="p", schema=schema_path, event_time="ts", derived={"is_eur": "currency == 'EUR'"})
-    message = problems(view(source, user, Aggregation("is_eur", "sum", [DAY])))
-    assert "sum(is_eur) needs a number, but 'is_eur' is a bool" in message
-    assert "'1 if ... else 0'" in message
+def test_derived_columns_aggregate_when_the_checker_types_them_as_numbers(schema_path: Path, user: Entity) -> None:
+    derived = {"is_eur": "currency == 'EUR'", "eur": "1 if is_eur else 0", "mixed": "qty if is_eur else amount",
+               "either": "qty if is_eur else currency", "nothing": "None"}
+    source = Source("p", topic="p", schema=schema_path, event_time="ts", derived=derived)
+    assert view(source, user, Aggregation("eur", "sum", [DAY]), Aggregation("mixed", "max", [DAY])).compile()
+    message = problems(view(source, user, *(Aggregation(c, "sum", [DAY]) for c in ("is_eur", "either", "nothing"))))
+    assert "sum(is_eur) of view payments_view needs a numeric column; is_eur is a boolean" in message
+    assert "'1 if is_eur else 0'" in message
+    assert "either is a derived column that is not always a number (its type depends on the event)" in message
+    assert "nothing is always null" in message
+
+
+def test_a_failed_row_logic_check_is_reported_once(schema_path: Path, user: Entity) -> None:
+    source = Source("p", topic="p", schema=schema_path, event_time="ts", derived={"x": "price * 2"})
+    message = problems(view(source, user, Aggregation("x", "sum", [DAY])))
+    assert "has 1 problem(s)" in message and "unknown column 'price'" in message
 
 
 @pytest.mark.parametrize(
@@ -100,7 +119,10 @@ def test_a_boolean_derived_column_cannot_be_summed(schema_path: Path, user: Enti
         ({"filter": "amout > 0"}, "source p: filter \"amout > 0\": unknown column 'amout' (did you mean 'amount'?)"),
         ({"derived": {"x": "price * 2"}}, "derived column 'x' \"price * 2\": unknown column 'price'"),
         ({"derived": {"amount": "amount * 2"}}, "derived column 'amount' would overwrite a source field"),
-        ({"filter": "amount.real > 0"}, "attribute access '.real' is not allowed"),
+        ({"filter": "amount.real > 0"}, "attribute access is not part of the language ('.real')"),
+        ({"filter": "currency.startswith('E')"}, "attribute access is not part of the language; use startswith(currency, ...)"),
+        ({"filter": "amount + 1"}, 'filter "amount + 1" must be a boolean, but it is always a double'),
+        ({"derived": {"x": "currency * 2"}}, "'*' needs numbers, but this is always string * long"),
         ({"event_time": "when"}, "event_time field 'when' is not a field of the schema"),
         ({"event_time": "ts_int"}, "event_time field 'ts_int' is int; it must be a long of epoch milliseconds"),
         ({"keys": {"user_id": "nope"}}, "key field for entity key 'user_id' 'nope' is not a field of the schema"),

@@ -1,173 +1,191 @@
 package io.skewless.logic;
 
+import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.math.RoundingMode;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
 
-/** The whitelisted functions (skewless.expressions.FUNCTIONS), each as its Python builtin behaves. */
+/** The functions of the language (docs/expressions.md, "Functions"); coalesce is Node.Call's, being lazy. */
 final class Functions {
-    static final String[] NAMES = {"abs", "round", "min", "max", "int", "float", "str", "len", "lower", "upper", "coalesce"};
-    static final int ABS = 0, ROUND = 1, MIN = 2, MAX = 3, INT = 4, FLOAT = 5, STR = 6, LEN = 7, LOWER = 8, UPPER = 9, COALESCE = 10;
-
-    // float.__round__ short cuts: beyond these ndigits x rounds to itself or to a signed zero
-    private static final int NDIGITS_MAX = 323;
-    private static final int NDIGITS_MIN = -308;
+    /** Each function's fewest and most arguments (-1: any number). */
+    private static final Map<String, int[]> ARITY = Map.ofEntries(
+            Map.entry("abs", new int[] {1, 1}), Map.entry("round", new int[] {1, 2}),
+            Map.entry("min", new int[] {2, -1}), Map.entry("max", new int[] {2, -1}),
+            Map.entry("int", new int[] {1, 1}), Map.entry("float", new int[] {1, 1}), Map.entry("str", new int[] {1, 1}),
+            Map.entry("len", new int[] {1, 1}), Map.entry("lower", new int[] {1, 1}), Map.entry("upper", new int[] {1, 1}),
+            Map.entry("startswith", new int[] {2, 2}), Map.entry("endswith", new int[] {2, 2}),
+            Map.entry("coalesce", new int[] {1, -1}));
+    private static final int MAX_NDIGITS = 308;
+    private static final double TWO_63 = 0x1p63;
+    private static final Pattern INT_TEXT = Pattern.compile("[+-]?[0-9]+");
+    private static final Pattern FLOAT_TEXT = Pattern.compile("[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?");
 
     private Functions() {}
 
-    static int byName(String name) {
-        for (int i = 0; i < NAMES.length; i++) {
-            if (NAMES[i].equals(name)) {
-                return i;
-            }
+    /** The tree's call is well formed: a known function with a number of arguments it takes. */
+    static String checked(String name, int count) {
+        int[] arity = ARITY.get(name);
+        if (arity == null || count < arity[0] || (arity[1] >= 0 && count > arity[1])) {
+            throw new IllegalArgumentException("unknown function " + name + " of " + count + " arguments");
         }
-        throw new IllegalArgumentException("unknown function " + name);
+        return name;
     }
 
-    static Object call(int fn, Object[] args) {
-        switch (fn) {
-            case ABS: return abs(args[0]);
-            case ROUND: return args.length == 1 || args[1] == null ? round(args[0]) : round(args[0], args[1]);
-            case MIN: return extreme(args, Py.LT);
-            case MAX: return extreme(args, Py.GT);
-            case INT: return toInt(args[0]);
-            case FLOAT: return toFloat(args[0]);
-            case STR: return str(args[0]);
-            case LEN:
-                if (!(args[0] instanceof String)) {
-                    throw new PyError("object of type '" + Py.typeName(args[0]) + "' has no len()");
-                }
-                String s = (String) args[0];
-                return (long) s.codePointCount(0, s.length());
-            case LOWER:
-            case UPPER:
-                if (!(args[0] instanceof String)) {
-                    throw new PyError(NAMES[fn] + "() needs a string, got " + Py.typeName(args[0]));
-                }
-                return fn == LOWER ? Text.lower((String) args[0]) : Text.upper((String) args[0]);
-            default:
-                for (Object a : args) {
-                    if (a != null) {
-                        return a;
-                    }
-                }
-                return null;
+    static Object call(String name, Object[] args) {
+        switch (name) {
+            case "abs": return abs(args[0]);
+            case "round": return round(args);
+            case "min": return extreme(name, args, -1);
+            case "max": return extreme(name, args, 1);
+            case "int": return toLong(args[0]);
+            case "float": return toDouble(args[0]);
+            case "str": return str(args[0]);
+            default: return stringFunction(name, args);
         }
     }
 
     private static Object abs(Object x) {
-        if (x instanceof Double) {
-            return Math.abs((Double) x);
-        }
-        if (!Py.isInt(x)) {
-            throw new PyError("bad operand type for abs(): '" + Py.typeName(x) + "'");
-        }
-        return Py.numCompare(x, 0L) < 0 ? Py.negate(x) : Py.asInt(x);
-    }
-
-    private static void needsRound(Object x) {
-        if (!Py.isNumber(x)) {
-            throw new PyError("type " + Py.typeName(x) + " doesn't define __round__ method");
-        }
-    }
-
-    private static Object round(Object x) {
-        needsRound(x);
-        return x instanceof Double ? Py.integral(Math.rint((Double) x)) : Py.asInt(x); // rint: half even
-    }
-
-    private static Object round(Object x, Object ndigits) {
-        needsRound(x);
-        if (!Py.isInt(ndigits)) {
-            throw new PyError("'" + Py.typeName(ndigits) + "' object cannot be interpreted as an integer");
-        }
-        if (x instanceof Double) {
-            double d = (Double) x;
-            // PyNumber_AsSsize_t clips ndigits; checked before the value, as CPython does
-            int n = Py.numCompare(ndigits, (long) NDIGITS_MAX) > 0 ? NDIGITS_MAX + 1
-                    : Py.numCompare(ndigits, (long) NDIGITS_MIN) < 0 ? NDIGITS_MIN - 1 : (int) Py.asLong(Py.asInt(ndigits));
-            if (!Double.isFinite(d) || n > NDIGITS_MAX) {
-                return Double.valueOf(d); // a new float object, as CPython's
+        if (x instanceof Long v) {
+            if (v == Long.MIN_VALUE) {
+                throw new Failure("integer_overflow", "abs", x);
             }
-            if (n < NDIGITS_MIN) {
-                return 0.0 * d;
-            }
-            return Text.roundDigits(d, n);
+            return Math.abs(v);
         }
-        if (Py.numCompare(ndigits, 0L) >= 0) {
-            return Py.asInt(x);
+        if (x instanceof Double v) {
+            return Math.abs(v);
         }
-        BigInteger value = Py.big(x);
-        BigInteger places = Py.big(ndigits).negate();
-        // |x| < 10**places / 2 rounds to 0 (CPython would build 10**places, however large)
-        if (places.compareTo(BigInteger.valueOf(value.abs().toString().length() + 1)) > 0) {
-            return 0L;
-        }
-        BigInteger unit = BigInteger.TEN.pow(places.intValueExact());
-        BigInteger[] qr = value.divideAndRemainder(unit);
-        if (qr[1].signum() < 0) { // floor division, as divmod
-            qr[0] = qr[0].subtract(BigInteger.ONE);
-            qr[1] = qr[1].add(unit);
-        }
-        int half = qr[1].shiftLeft(1).compareTo(unit);
-        if (half > 0 || (half == 0 && qr[0].testBit(0))) {
-            qr[1] = qr[1].subtract(unit);
-        }
-        return Py.intValue(value.subtract(qr[1]));
+        throw Failure.refuse("abs", x);
     }
 
-    /** min / max: keep the first extreme; compare each new item against it (item < best), as CPython. */
-    private static Object extreme(Object[] args, int op) {
+    private static double finite(Object x, String op, Object... operands) {
+        double d = (Double) x;
+        if (!Double.isFinite(d)) {
+            throw new Failure("not_finite", op, operands);
+        }
+        return d;
+    }
+
+    /** A whole double (or any double, truncated) as a long, if it is one. */
+    private static long exactLong(double whole, String op, Object... operands) {
+        if (whole >= TWO_63 || whole < -TWO_63) {
+            throw new Failure("integer_overflow", op, operands);
+        }
+        return (long) whole;
+    }
+
+    /** round(x): half to even, a long. round(x, n): x's exact decimal value to n digits, half to even. */
+    private static Object round(Object[] args) {
+        Object x = args[0];
+        if (!Values.isNumber(x) || (args.length == 2 && !(args[1] instanceof Long))) {
+            throw Failure.refuse("round", args);
+        }
+        if (args.length == 1) {
+            return x instanceof Long ? x : exactLong(Math.rint(finite(x, "round", args)), "round", args);
+        }
+        long n = (Long) args[1];
+        if (n < -MAX_NDIGITS || n > MAX_NDIGITS) {
+            throw new Failure("invalid_argument", "round", args);
+        }
+        if (x instanceof Long v) {
+            if (n >= 0) {
+                return v;
+            }
+            BigInteger rounded = new BigDecimal(v).setScale((int) n, RoundingMode.HALF_EVEN).toBigIntegerExact();
+            if (rounded.bitLength() > 63) {
+                throw new Failure("integer_overflow", "round", args);
+            }
+            return rounded.longValue();
+        }
+        double d = finite(x, "round", args);
+        double rounded = new BigDecimal(d).setScale((int) n, RoundingMode.HALF_EVEN).doubleValue();
+        return rounded == 0 ? Math.copySign(0.0, d) : rounded;
+    }
+
+    /** min / max: the first operand no later one beats; all numbers or all strings. */
+    private static Object extreme(String name, Object[] args, int wins) {
+        boolean numbers = true;
+        boolean strings = true;
+        for (Object a : args) {
+            numbers &= Values.isNumber(a);
+            strings &= a instanceof String;
+        }
+        if (!numbers && !strings) {
+            throw Failure.refuse(name, args);
+        }
         Object best = args[0];
         for (int i = 1; i < args.length; i++) {
-            if (Py.order(op, args[i], best)) {
+            if (Operators.order(name, args[i], best) == wins) {
                 best = args[i];
             }
         }
         return best;
     }
 
-    private static Object toInt(Object x) {
-        if (Py.isInt(x)) {
-            return Py.asInt(x);
+    private static Object toLong(Object x) {
+        if (x instanceof String s) {
+            if (!INT_TEXT.matcher(s).matches()) {
+                throw new Failure("invalid_number", "int", x);
+            }
+            try {
+                return Long.parseLong(s);
+            } catch (NumberFormatException tooLarge) {
+                throw new Failure("integer_overflow", "int", x);
+            }
+        }
+        if (x instanceof Long) {
+            return x;
         }
         if (x instanceof Double) {
-            return Py.integral((Double) x);
+            return exactLong(finite(x, "int", x), "int", x); // the cast truncates toward zero
         }
-        if (x instanceof String) {
-            return Text.parseInt((String) x);
-        }
-        throw new PyError("int() argument must be a string, a bytes-like object or a real number, not '"
-                + Py.typeName(x) + "'");
+        throw Failure.refuse("int", x);
     }
 
-    private static Object toFloat(Object x) {
-        if (x instanceof Double) {
-            return x; // float(x) is x itself
+    private static Object toDouble(Object x) {
+        if (x instanceof String s) {
+            if (!FLOAT_TEXT.matcher(s).matches()) {
+                throw new Failure("invalid_number", "float", x);
+            }
+            return Double.parseDouble(s); // correctly rounded
         }
-        if (Py.isInt(x)) {
-            return Py.toDouble(x);
+        if (Values.isNumber(x)) {
+            return Values.toDouble(x);
         }
-        if (x instanceof String) {
-            return Text.parseFloat((String) x);
-        }
-        throw new PyError("float() argument must be a string or a real number, not '" + Py.typeName(x) + "'");
+        throw Failure.refuse("float", x);
     }
 
-    static String str(Object x) {
-        if (x == null) {
-            return "None";
+    private static String str(Object x) {
+        if (x instanceof String s) {
+            return s;
         }
-        if (x instanceof String) {
-            return (String) x;
+        if (x instanceof Long v) {
+            return v.toString();
         }
-        if (x instanceof Boolean) {
-            return (Boolean) x ? "True" : "False";
+        if (x instanceof Double v) {
+            return Values.doubleText(v);
         }
-        if (x instanceof Double) {
-            return Text.floatRepr((Double) x);
+        if (x instanceof Boolean b) {
+            return b ? "True" : "False";
         }
-        if (x instanceof Tuple) {
-            throw new IllegalStateException("str() of a tuple: the parser never allows it");
+        throw Failure.refuse("str", x);
+    }
+
+    private static Object stringFunction(String name, Object[] args) {
+        for (Object a : args) {
+            if (!(a instanceof String)) {
+                throw Failure.refuse(name, args);
+            }
         }
-        return Text.intText(x);
+        String s = (String) args[0];
+        switch (name) {
+            case "len": return (long) s.codePointCount(0, s.length());
+            case "lower": return s.toLowerCase(Locale.ROOT);
+            case "upper": return s.toUpperCase(Locale.ROOT);
+            case "startswith": return s.startsWith((String) args[1]);
+            case "endswith": return s.endsWith((String) args[1]);
+            default: throw new IllegalStateException("unknown function " + name); // fromJson checks names
+        }
     }
 }

@@ -1,100 +1,92 @@
 package io.skewless.logic;
 
-import java.math.BigInteger;
-import java.util.List;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * One node of an expression tree, read from the JSON skewless.expressions writes. Evaluation
- * mirrors the Python nodes: same order of evaluation, same short-circuits, and the same objects
- * passed through (a field's or constant's value keeps its identity, which `in` relies on).
+ * One node of an expression tree, read from the JSON skewless.expressions writes (format version 2,
+ * in its module doc). Operands evaluate left to right; and, or, if and coalesce short-circuit.
  */
 abstract class Node {
     abstract Object eval(Map<String, Object> row);
 
-    static Node fromJson(Object json) {
-        Map<?, ?> n = (Map<?, ?>) json;
-        String kind = (String) n.get("node");
+    static Node fromJson(JsonNode n) {
+        String kind = text(n, "node");
         switch (kind) {
             case "const":
                 return new Const(constant(n));
             case "field":
-                return new Field((String) n.get("name"));
+                return new Field(text(n, "name"));
             case "binary":
-                return new Binary(index(Py.ARITH_SYMBOLS, (String) n.get("op")), fromJson(n.get("left")), fromJson(n.get("right")));
+                return new Binary(known(Operators.ARITHMETIC, text(n, "op")), fromJson(n.get("left")), fromJson(n.get("right")));
             case "unary":
-                return new Unary((String) n.get("op"), fromJson(n.get("operand")));
+                return new Unary(text(n, "op"), fromJson(n.get("operand")));
             case "and":
-                return new AndOr(true, list(n.get("values")));
             case "or":
-                return new AndOr(false, list(n.get("values")));
+                return new AndOr(kind, list(n.get("values")));
             case "compare": {
-                List<?> ops = (List<?>) n.get("ops");
-                int[] codes = new int[ops.size()];
-                for (int i = 0; i < codes.length; i++) {
-                    codes[i] = index(Py.COMPARE_SYMBOLS, (String) ops.get(i));
+                JsonNode ops = n.get("ops");
+                String[] names = new String[ops.size()];
+                for (int i = 0; i < names.length; i++) {
+                    names[i] = known(Operators.COMPARISONS, ops.get(i).asText());
                 }
                 Node[] rest = list(n.get("rest"));
-                if (rest.length != codes.length || codes.length == 0) {
+                if (rest.length != names.length || names.length == 0) {
                     throw new IllegalArgumentException("compare needs one operand per operator");
                 }
-                return new Compare(fromJson(n.get("first")), codes, rest);
+                return new Compare(fromJson(n.get("first")), names, rest);
             }
             case "if":
                 return new IfElse(fromJson(n.get("test")), fromJson(n.get("body")), fromJson(n.get("orelse")));
             case "tuple":
                 return new TupleNode(list(n.get("items")));
-            case "call":
-                return new Call(Functions.byName((String) n.get("function")), list(n.get("args")));
+            case "call": {
+                Node[] args = list(n.get("args"));
+                return new Call(Functions.checked(text(n, "function"), args.length), args);
+            }
             default:
                 throw new IllegalArgumentException("unknown node " + kind);
         }
     }
 
-    /** A typed constant: {"type": int|float|bool|str|none, "value": ...} (also used for records by the harness). */
-    static Object constant(Map<?, ?> n) {
-        Object v = n.get("value");
-        switch ((String) n.get("type")) {
-            case "int":
-                return Py.intValue(new BigInteger((String) v));
-            case "float":
-                return parseFloatRepr((String) v);
-            case "bool":
-                return (Boolean) v;
-            case "str":
-                return (String) v;
-            case "none":
+    private static Object constant(JsonNode n) {
+        JsonNode v = n.get("value");
+        switch (text(n, "type")) {
+            case "long":
+                if (!v.canConvertToExactIntegral() || !v.canConvertToLong()) {
+                    throw new IllegalArgumentException("long constant " + v + " is not a 64-bit integer");
+                }
+                return v.longValue();
+            case "double":
+                return v.doubleValue();
+            case "string":
+                return v.textValue();
+            case "boolean":
+                return v.booleanValue();
+            case "null":
                 return null;
             default:
                 throw new IllegalArgumentException("unknown constant type " + n.get("type"));
         }
     }
 
-    /** A float as Python's repr wrote it ('1e+16', 'inf', 'nan') or as float.hex() did. */
-    static Double parseFloatRepr(String text) {
-        switch (text) {
-            case "inf":
-                return Double.POSITIVE_INFINITY;
-            case "-inf":
-                return Double.NEGATIVE_INFINITY;
-            case "nan":
-                return Double.NaN;
-            default:
-                return Double.parseDouble(text); // correctly rounded; accepts 0x1.8p+1 too
+    private static String text(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("node " + n + " lacks \"" + key + "\"");
         }
+        return v.textValue();
     }
 
-    private static int index(String[] names, String name) {
-        for (int i = 0; i < names.length; i++) {
-            if (names[i].equals(name)) {
-                return i;
-            }
+    private static String known(Set<String> names, String name) {
+        if (!names.contains(name)) {
+            throw new IllegalArgumentException("unknown operator or function " + name);
         }
-        throw new IllegalArgumentException("unknown operator " + name);
+        return name;
     }
 
-    private static Node[] list(Object json) {
-        List<?> items = (List<?>) json;
+    private static Node[] list(JsonNode items) {
         Node[] nodes = new Node[items.size()];
         for (int i = 0; i < nodes.length; i++) {
             nodes[i] = fromJson(items.get(i));
@@ -126,24 +118,21 @@ abstract class Node {
         Object eval(Map<String, Object> row) {
             Object v = row.get(name);
             if (v == null && !row.containsKey(name)) {
-                throw new PyError("field " + Text.repr(name) + " is missing from the event");
+                throw new Failure("missing_field", name);
             }
             if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
                 return ((Number) v).longValue(); // widen what a connector may hand over
             }
-            if (v instanceof Float) {
-                return ((Float) v).doubleValue();
-            }
-            return v;
+            return v instanceof Float f ? (Object) f.doubleValue() : v;
         }
     }
 
     private static final class Binary extends Node {
-        private final int op;
+        private final String op;
         private final Node left;
         private final Node right;
 
-        Binary(int op, Node left, Node right) {
+        Binary(String op, Node left, Node right) {
             this.op = op;
             this.left = left;
             this.right = right;
@@ -152,7 +141,7 @@ abstract class Node {
         @Override
         Object eval(Map<String, Object> row) {
             Object a = left.eval(row);
-            return Py.arith(op, a, right.eval(row));
+            return Operators.arith(op, a, right.eval(row));
         }
     }
 
@@ -172,43 +161,43 @@ abstract class Node {
         Object eval(Map<String, Object> row) {
             Object v = operand.eval(row);
             switch (op) {
-                case "-": return Py.negate(v);
-                case "+": return Py.plus(v);
-                default: return !Py.truthy(v);
+                case "-": return Operators.negate(v);
+                case "+": return Operators.plus(v);
+                default: return !Operators.truth("not", v);
             }
         }
     }
 
-    /** and: the first falsy operand, else the last; or: the first truthy, else the last. */
+    /** and: false at the first false operand; or: true at the first true one. */
     private static final class AndOr extends Node {
-        private final boolean and;
+        private final String op;
+        private final boolean stop;
         private final Node[] values;
 
-        AndOr(boolean and, Node[] values) {
-            this.and = and;
+        AndOr(String op, Node[] values) {
+            this.op = op;
+            this.stop = op.equals("or");
             this.values = values;
         }
 
         @Override
         Object eval(Map<String, Object> row) {
-            Object value = null;
             for (Node node : values) {
-                value = node.eval(row);
-                if (Py.truthy(value) != and) {
-                    return value;
+                if (Operators.truth(op, node.eval(row)) == stop) {
+                    return stop;
                 }
             }
-            return value;
+            return !stop;
         }
     }
 
     /** a < b < c: each operand evaluated once, stopping at the first false link. */
     private static final class Compare extends Node {
         private final Node first;
-        private final int[] ops;
+        private final String[] ops;
         private final Node[] rest;
 
-        Compare(Node first, int[] ops, Node[] rest) {
+        Compare(Node first, String[] ops, Node[] rest) {
             this.first = first;
             this.ops = ops;
             this.rest = rest;
@@ -219,7 +208,7 @@ abstract class Node {
             Object left = first.eval(row);
             for (int i = 0; i < ops.length; i++) {
                 Object right = rest[i].eval(row);
-                if (!Py.compare(ops[i], left, right)) {
+                if (!Operators.compare(ops[i], left, right)) {
                     return Boolean.FALSE;
                 }
                 left = right;
@@ -241,10 +230,11 @@ abstract class Node {
 
         @Override
         Object eval(Map<String, Object> row) {
-            return Py.truthy(test.eval(row)) ? body.eval(row) : orelse.eval(row);
+            return Operators.truth("if", test.eval(row)) ? body.eval(row) : orelse.eval(row);
         }
     }
 
+    /** A literal tuple: only ever the right side of 'in' / 'not in'. */
     private static final class TupleNode extends Node {
         private final Node[] items;
 
@@ -258,27 +248,35 @@ abstract class Node {
             for (int i = 0; i < items.length; i++) {
                 values[i] = items[i].eval(row);
             }
-            return new Tuple(values);
+            return values;
         }
     }
 
-    /** Arguments are all evaluated first, in order (so coalesce does not short-circuit either). */
     private static final class Call extends Node {
-        private final int fn;
+        private final String function;
         private final Node[] args;
 
-        Call(int fn, Node[] args) {
-            this.fn = fn;
+        Call(String function, Node[] args) {
+            this.function = function;
             this.args = args;
         }
 
         @Override
         Object eval(Map<String, Object> row) {
+            if (function.equals("coalesce")) { // the first non-null argument; later ones are not evaluated
+                for (Node arg : args) {
+                    Object v = arg.eval(row);
+                    if (v != null) {
+                        return v;
+                    }
+                }
+                return null;
+            }
             Object[] values = new Object[args.length];
             for (int i = 0; i < args.length; i++) {
                 values[i] = args[i].eval(row);
             }
-            return Functions.call(fn, values);
+            return Functions.call(function, values);
         }
     }
 }
