@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import machine, results
-from bench.progress import JobWatcher, Line
+from bench.progress import JobWatcher
+from skewless.progress import Meter
 from bench.workload import OUT, Workload, empty_file, ensure_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def run_job(variant: str, path: Path, events: int, parallelism: int, horizon: in
     ]  # fmt: skip
     log = OUT / "logs" / f"{label.replace(' ', '-')}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    line = Line(label)
+    line = Meter(label)
     with log.open("w") as err, JobWatcher(port, events, line):
         done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
     marked = [row for row in done.stdout.splitlines() if row.startswith("BENCH_RESULT ")]

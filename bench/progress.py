@@ -1,47 +1,14 @@
-"""Progress lines for long steps, and the poller that follows a running Flink job.
-
-On a terminal the line redraws in place; in a log (make's output piped to a file) a
-full line is printed every `LOG_EVERY_S` seconds instead.
-"""
+"""The poller that follows a running Flink job and reports its progress on a meter
+(`skewless.progress.Meter`, the one progress line of every command and benchmark)."""
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.request
 
-LOG_EVERY_S = 30.0
-
-
-class Line:
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self._last_log = 0.0
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def show(self, text: str, force: bool = False) -> None:
-        line = f"{self.label}: {text}  [{_duration(self.elapsed)}]"
-        if self.tty:
-            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
-        elif force or self.elapsed - self._last_log >= LOG_EVERY_S:
-            self._last_log = self.elapsed
-            print(line, file=sys.stderr, flush=True)
-
-    def done(self, text: str) -> None:
-        line = f"{self.label}: {text}  [{_duration(self.elapsed)}]"
-        print(f"\r\033[K{line}" if self.tty else line, file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+from skewless.progress import Meter, format_duration
 
 
 class JobWatcher:
@@ -51,7 +18,7 @@ class JobWatcher:
     most the in-flight buffers and one Python bundle, since backpressure bounds the gap.
     """
 
-    def __init__(self, rest_port: int, total: int, line: Line, every_s: float = 2.0, source: str = "events") -> None:
+    def __init__(self, rest_port: int, total: int, line: Meter, every_s: float = 2.0, source: str = "events") -> None:
         self.base = f"http://127.0.0.1:{rest_port}"
         # The source operator's name as Flink shows it (the table name for a SQL source).
         self.source = source
@@ -84,7 +51,7 @@ class JobWatcher:
             span = now - first_seen[0]
             if span > 0 and done > first_seen[1]:
                 rate = (done - first_seen[1]) / span
-                text += f", ~{rate:,.0f} ev/s, ETA {_duration((self.total - done) / rate)}"
+                text += f", ~{rate:,.0f} ev/s, ETA {format_duration((self.total - done) / rate)}"
             self.line.show(text)
 
     def _records_read(self) -> int | None:

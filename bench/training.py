@@ -96,7 +96,7 @@ def ensure_data(params: Params) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bench.progress import Line
+    from skewless.progress import Meter
     from connectors.iceberg.catalog import load_pyiceberg_catalog
     from connectors.iceberg.history import ensure_history_table
 
@@ -109,7 +109,7 @@ def ensure_data(params: Params) -> None:
 
         shutil.rmtree(params.dir)
     params.dir.mkdir(parents=True)
-    line = Line("training data")
+    line = Meter("training data")
     rng = np.random.default_rng(params.seed)
     n = params.history_rows
     span_us = params.days * DAY_US
@@ -182,7 +182,7 @@ def child(params: Params, chunk_rows: int) -> dict:
     """In a fresh process: time get_historical_features and its peak RSS."""
     import pyarrow.parquet as pq
 
-    from bench.progress import Line
+    from skewless.progress import Meter
     from connectors.iceberg.catalog import load_pyiceberg_catalog
     from skewless.training import get_historical_features
 
@@ -194,7 +194,7 @@ def child(params: Params, chunk_rows: int) -> dict:
     import pyiceberg.io.pyarrow  # noqa: F401
 
     load_pyiceberg_catalog(cfg)
-    line = Line("training set")
+    line = Meter("training set")
     progress = lambda done, total: line.show(f"{done:,}/{total:,} labels joined ({100 * done // total}%)")  # noqa: E731
     reset = _reset_peak_rss()
     before_kib = _status_kib("VmRSS") or 0
@@ -225,10 +225,10 @@ def raw_duckdb(params: Params) -> dict:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from bench.progress import Line
+    from skewless.progress import Meter
     from connectors.iceberg.catalog import load_pyiceberg_catalog
 
-    line = Line("raw DuckDB")
+    line = Meter("raw DuckDB")
     line.show(f"loading {params.history_rows:,} history rows into memory", force=True)
     table = load_pyiceberg_catalog(_catalog_cfg(params)).load_table(_history_table().identifier(_catalog_cfg(params).namespace))
     hist = table.scan().to_arrow()

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.progress import Line
+from skewless.progress import Meter
 from skewless.events.synthetic import DAY_MS, StreamShape, transactions
 from skewless.spec import FeatureSpec, ViewSpec
 
@@ -87,7 +87,7 @@ def ensure_file(workload: Workload) -> Path:
         print(f"workload: cached {path.relative_to(OUT.parent.parent)}", file=sys.stderr, flush=True)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = Line("workload")
+    line = Meter("workload")
     # The generator draws and sorts the whole stream before yielding the first record
     # (about a minute and a few GB for 3M events); the writing then counts up.
     line.show(f"drawing {workload.events:,} events for {workload.users:,} users over {workload.days} days", force=True)

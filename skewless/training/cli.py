@@ -25,7 +25,7 @@ from skewless.errors import SkewlessError
 from skewless.training.errors import TrainingSetError
 from skewless.training.historical import DEFAULT_CHUNK_ROWS, iter_historical_features
 from skewless.training.pit import AS_OF_MODES
-from skewless.training.progress import ProgressBar
+from skewless.progress import Meter
 
 _TTL = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1}
@@ -149,7 +149,7 @@ def training_set(
         history = HistoryTable.from_iceberg(table)
         arrow_schema = table.schema().as_arrow()
         labels = read_labels(labels_path, {k: arrow_schema.field(k).type for k in history.key_names})
-        bar = ProgressBar("training set: labels joined", enabled=False if quiet else None)
+        bar = Meter("training set: labels joined", enabled=False if quiet else None, log_every_s=None)
         bar(0, labels.num_rows)
         batches = iter_historical_features(
             labels, history, cfg, ttl_value, as_of,  # type: ignore[arg-type]

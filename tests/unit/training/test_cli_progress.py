@@ -1,8 +1,7 @@
-"""`skewless training-set` with chunks, its streamed output and its progress bar."""
+"""`skewless training-set` with chunks and its streamed output (its meter: tests/unit/skewless/test_progress.py)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +10,6 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from skewless.training.cli import training_set
-from skewless.training.progress import ProgressBar
 from tests.unit.training.pit_oracle import BASE_MS, Update
 
 HOUR = 3_600_000
@@ -56,27 +54,3 @@ def test_bad_chunk_rows_is_refused(tmp_path: Path, write_history, catalog_cfg) -
     labels.write_text(f"user_id,timestamp\na,{BASE_MS}\n")
     done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "1d", "--chunk-rows", "0")
     assert done.exit_code != 0 and "--chunk-rows" in done.output
-
-
-def test_progress_bar_draws_on_a_terminal_only() -> None:
-    drawn = io.StringIO()
-    with ProgressBar("joined", stream=drawn, enabled=True) as bar:
-        bar(0, 4)
-        bar(4, 4)
-    text = drawn.getvalue()
-    assert "joined [" in text and "  0% 0/4" in text and "100% 4/4" in text and text.endswith("\n")
-
-    silent = io.StringIO()  # not a terminal: enabled defaults to off
-    with ProgressBar("joined", stream=silent) as bar:
-        bar(0, 4)
-        bar(4, 4)
-    assert silent.getvalue() == ""
-
-
-def test_progress_bar_throttles_redraws_but_always_draws_the_end() -> None:
-    drawn = io.StringIO()
-    bar = ProgressBar("joined", stream=drawn, enabled=True)
-    for done in range(1, 1001):
-        bar(done, 1000)
-    bar.close()
-    assert drawn.getvalue().count("\r") < 10 and "100% 1,000/1,000" in drawn.getvalue()
