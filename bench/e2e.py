@@ -53,7 +53,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from bench.__main__ import _env_int
-from bench.progress import JobWatcher, Line
+from bench.progress import JobWatcher
+from skewless.progress import Meter
 from bench.workload import OUT, Workload, view_spec
 
 KEYSPACE = NAMESPACE = "skewless_bench"
@@ -333,7 +334,7 @@ class PipelineJob:
         running = [j["jid"] for j in jobs if j["state"] in ("CREATED", "INITIALIZING", "RUNNING")]
         return running[0] if running else None
 
-    def wait_running(self, line: Line, timeout_s: float = JOB_START_TIMEOUT_S) -> str:
+    def wait_running(self, line: Meter, timeout_s: float = JOB_START_TIMEOUT_S) -> str:
         """Wait until every task of the job runs (Python operators opened, sinks connected)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -597,7 +598,7 @@ def ensure_workload_topic(workload: Workload, bootstrap: str) -> tuple[str, bool
     topic = topic_name(workload)
     records = topic_records(bootstrap, topic)
     action = plan_topic(records, workload.events)
-    line = Line("e2e topic")
+    line = Meter("e2e topic")
     if action == "reuse":
         line.done(f"reusing {topic} ({records:,} records)")
         return topic, True
@@ -667,7 +668,7 @@ def measure_max_rate(workload: Workload, settings: Any) -> dict[str, Any]:
     spec = dataclasses.replace(view_spec(), source_topic=topic)
     purge_history(settings, spec)
     since_ms = int(time.time() * 1000)
-    line = Line(f"e2e max rate, {workload.events:,} events")
+    line = Meter(f"e2e max rate, {workload.events:,} events")
     line.show("starting the job (bounded)", force=True)
     job = PipelineJob(
         spec, settings, bounded=True, until=workload.end_ms, group_id=f"bench-e2e-{uuid.uuid4().hex[:12]}",
@@ -845,7 +846,7 @@ class SendStats:
 
 def send_open_loop(
     producer: Any, codec: Any, topic: str, rate: float, seconds: float, users: int, rng: random.Random,
-    stop: threading.Event, on_sent: Any, line: Line, label: str, tick_s: float = 0.002,
+    stop: threading.Event, on_sent: Any, line: Meter, label: str, tick_s: float = 0.002,
 ) -> SendStats:  # fmt: skip
     """Send `rate` events/s for `seconds`, each at its due time; `on_sent(seq, record, sent, future)`."""
     schedule = RateSchedule(rate)
@@ -884,7 +885,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     topic = f"{TOPIC_PREFIX}-live-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = dataclasses.replace(view_spec(), source_topic=topic)
     ensure_topic(bootstrap, topic, PARTITIONS)
-    line = Line(f"e2e latency at {rate:,.0f} events/s")
+    line = Meter(f"e2e latency at {rate:,.0f} events/s")
     job = PipelineJob(spec, settings, bounded=False, until=None, group_id=f"bench-e2e-{uuid.uuid4().hex[:12]}", log=LOGS / "e2e-latency.log")
     cluster = producer = poller = checkpoints = None
     stop = threading.Event()

@@ -542,9 +542,9 @@ class _PhaseLine:
     """The progress callback of one load run (called about once a second)."""
 
     def __init__(self, label: str, reporter: Reporter) -> None:
-        from bench.progress import Line
+        from skewless.progress import Meter
 
-        self.line, self.reporter = Line(label), reporter
+        self.line, self.reporter = Meter(label), reporter
 
     def __call__(self, result: Any) -> None:
         from skewless.serving.bench import percentile
@@ -821,9 +821,9 @@ def _wait_for_job(children: Children, monitor: OffsetMonitor, timeout_s: float, 
                   max_lag: float) -> None:
     """Until the job has committed a checkpoint that consumed events (it reads and writes) and
     has caught up with what was produced while it started (steady state, not a replay)."""
-    from bench.progress import Line
+    from skewless.progress import Meter
 
-    line = Line("waiting for the job to run and catch up")
+    line = Meter("waiting for the job to run and catch up")
     deadline = time.monotonic() + timeout_s
     while monitor.consumed() == 0 or monitor.lag() > max_lag:
         children.check()

@@ -12,7 +12,7 @@ from kafka.errors import KafkaError
 from connectors.kafka.topics import KEEP_FOREVER, ensure_topic, unreachable
 from skewless.events.codec import EventCodec, single_object_header
 from skewless.events.synthetic import StreamShape, transactions
-from skewless.progress import Progress
+from skewless.progress import Meter
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "transactions.avsc"
 
@@ -70,7 +70,7 @@ def produce(
     codec = transaction_codec()
     report = ProduceReport(topic=topic, malformed={k: 0 for k in MALFORMED_KINDS})
     every = max(1, shape.events // malformed) if malformed else 0
-    meter = Progress(f"produce {topic}", total=shape.events + malformed) if progress else None
+    meter = Meter(f"produce {topic}", total=shape.events + malformed) if progress else None
     sent_bad = 0
     for i, record in enumerate(transactions(shape)):
         key = record["user_id"].encode()

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.progress import Line
+from skewless.progress import Meter
 from jobs.sources import dead_letter_topic
 from skewless.events.synthetic import StreamShape
 from skewless.registry.store import Registry
@@ -129,7 +129,7 @@ class ChaosRun:
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.bootstrap = load_settings().kafka.bootstrap
-        self.line = Line("chaos")
+        self.line = Meter("chaos")
         self.started = time.monotonic()
         self.watch = CheckpointWatch(self.chaos.home)
         self.job: JobProcess | None = None
