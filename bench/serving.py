@@ -205,7 +205,7 @@ class Children:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"serving-{name}.log"
         with log.open("w") as out:
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[name], self.logs[name] = proc, log
         return proc
@@ -235,32 +235,6 @@ class Children:
         self.procs.clear()
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of a process group."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (11), stime (12)
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def machine_cpu_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(values) - idle) / tick, sum(values) / tick
-
-
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -283,8 +257,7 @@ def pin_threads(pid: int, cpus: frozenset[int]) -> dict[int, set[int]]:
     """Hold every thread of a running process to `cpus` (threads it starts later inherit it);
     returns each thread's previous CPUs, for `unpin_threads`."""
     previous: dict[int, set[int]] = {}
-    for entry in os.listdir(f"/proc/{pid}/task"):
-        tid = int(entry)
+    for tid in _thread_ids(pid):
         try:
             previous[tid] = os.sched_getaffinity(tid)
             os.sched_setaffinity(tid, cpus)
@@ -293,16 +266,20 @@ def pin_threads(pid: int, cpus: frozenset[int]) -> dict[int, set[int]]:
     return previous
 
 
+def _thread_ids(pid: int) -> list[int]:
+    """The threads of a running process (none once it is gone)."""
+    try:
+        return [thread.id for thread in psutil.Process(pid).threads()]
+    except psutil.Error:
+        return []
+
+
 def unpin_threads(pid: int, previous: dict[int, set[int]]) -> None:
     """Give the threads of `pid` back their CPUs; threads it started meanwhile get all of them."""
-    try:
-        entries = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return
     every = os.sched_getaffinity(0) | {c for cpus in previous.values() for c in cpus}
-    for entry in entries:
+    for tid in _thread_ids(pid):
         try:
-            os.sched_setaffinity(int(entry), previous.get(int(entry), every))
+            os.sched_setaffinity(tid, previous.get(tid, every))
         except (ProcessLookupError, PermissionError):
             pass
 
@@ -581,7 +558,7 @@ def measure_rounds(runs: dict[str, Callable[..., Any]], rounds: int, warmup_s: f
             cpu[label] += time.process_time() - started
             progress.done(result.summary())
             parts[label].append(result)
-            loads[label].append(os.getloadavg()[0])
+            loads[label].append(load_1m())
     measured = {}
     for label in runs:
         result = merge_results(parts[label])

@@ -1,6 +1,5 @@
-"""The example feature repo: every view the demo and the tests run."""
+"""The example feature repo: view definitions as code.
 
-from features.transactions import USER_TRANSACTIONS
-from skewless.spec import ViewSpec
-
-VIEWS: dict[str, ViewSpec] = {v.name: v for v in (USER_TRANSACTIONS,)}
+`skewless apply --repo features/` registers them; every command then finds them in the
+registry (skewless.registry.catalogue). The product never imports this package.
+"""

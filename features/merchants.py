@@ -1,9 +1,9 @@
 """A second example view: merchant activity, showing row logic (derived columns, a filter),
 several windows per aggregation, a lifetime window and an explicit feature name.
 
-Not in `features.VIEWS` (the view the demo runs): `skewless apply` registers it with the
-rest of the repo, and `skewless run --topic transactions` then runs both views in one job
-(tests/integration/test_feature_repo.py checks it against the oracle).
+`skewless apply` registers it with the rest of the repo, and `skewless run --topic
+transactions` then runs it and user_transactions in one job (tests/integration/test_feature_repo.py
+checks both against the oracle).
 """
 
 from pathlib import Path

@@ -33,5 +33,5 @@ user_transactions = FeatureView(
     owner="risk-ml",
 )
 
-# The compiled spec: what the job, the demo and the tests run.
+# The compiled spec, for tests that run the example view without a registry.
 USER_TRANSACTIONS = user_transactions.compile()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 
 from skewless.errors import SkewlessError
+from skewless.options import EPOCH_MS
 
 
 class _Group(click.Group):
@@ -51,7 +53,7 @@ def jars() -> None:
 @click.option("--users", default=200, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=60, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True)
-@click.option("--end", "end_ms", type=int, default=None, help="last event time, epoch ms (default: now, to the hour)")
+@click.option("--end", "end_ms", type=EPOCH_MS, default=None, help="last event time, epoch ms (default: now, to the hour)")
 @click.option("--disorder-ms", default=30_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--partitions", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--malformed", default=0, show_default=True, type=click.IntRange(min=0), help="malformed records to mix in")
@@ -75,7 +77,7 @@ def produce(topic, events, users, days, seed, end_ms, disorder_ms, partitions, m
 @click.option("--view", "views", multiple=True, metavar="NAME[@VERSION]", help="a view to run (repeatable; latest version by default)")
 @click.option("--topic", default=None, help="run every registered view of this topic")
 @click.option("--bounded/--unbounded", default=True, show_default=True, help="stop at the topic's current end")
-@click.option("--until", type=int, default=None, help="expiry horizon, epoch ms (bounded default: now)")
+@click.option("--until", type=EPOCH_MS, default=None, help="expiry horizon, epoch ms (bounded default: now)")
 @click.option("--group-id", default=None, help="Kafka consumer group (default: per topic and view versions)")
 @click.option("--savepoint", default=None, help="restore operator state from this savepoint or checkpoint (matched by operator uid)")
 @click.option("--from-scratch", is_flag=True, help="ignore the retained state and rebuild from the whole topic")
@@ -92,27 +94,16 @@ def run(
 
     Unbounded, it resumes from the newest checkpoint or savepoint of its lineage (the topic
     plus the view versions), or rebuilds from the whole topic when it has none. A bounded run
-    is a replay: it always rebuilds. Views come from the registry; only when it has none, from
-    the example repo (features.VIEWS).
+    is a replay: it always rebuilds. Views come from the registry (`skewless apply` fills it).
 
     A run that finishes (bounded, or stopped with `skewless stop --savepoint`) ends with one JSON
     line that holds its summary: per view, events in, updates out, dead letters by reason code
     and late events, and the topic's decode dead letters by reason code.
     """
-    from connectors.kafka.topics import check_topic_name
-    from features import VIEWS
-    from skewless.registry.store import default_url
-    from skewless.runner import run_job, select_views, write_schemas
-    from skewless.settings import load_settings, writable_home
+    from skewless.runner import run_job, write_schemas
 
-    if topic is not None:
-        check_topic_name(topic)
-    settings = load_settings()
-    job = select_views(settings.registry.url.get_secret_value() or default_url(writable_home(settings)), views, topic, VIEWS)
-    if not job.from_registry:
-        click.echo("note: the registry has no views; running the feature repo's (features.VIEWS)", err=True)
-    job_topic = job.specs[0].source_topic
-    schemas = None if job.schema_texts is None else write_schemas(job_topic, job.schema_texts, settings)
+    settings, job = _job_views(views, topic)
+    schemas = write_schemas(job.topic, job.schema_texts, settings)
     if bounded and until is None:
         until = int(time.time() * 1000)
     summaries: list[dict] = []
@@ -127,20 +118,29 @@ def run(
         from_scratch=from_scratch,
         on_summary=summaries.append,
     )
-    result = {"topic": job_topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}
+    result = {"topic": job.topic, "views": [s.uid for s in job.specs], "seconds": round(seconds, 1)}
     click.echo(json.dumps({**result, **({"summary": summaries[-1]} if summaries else {})}))
 
 
-def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
-    from features import VIEWS
-    from skewless.checkpoints import Lineage
-    from skewless.registry.store import default_url
-    from skewless.runner import select_views
+def _job_views(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
+    """The settings, and the views one job runs (`--view` refs or `--topic`), from the catalogue."""
+    from skewless.registry.catalogue import Catalogue
     from skewless.settings import load_settings, writable_home
 
+    from connectors.kafka.topics import check_topic_name
+
+    if topic is not None:
+        check_topic_name(topic)
     settings = load_settings()
-    job = select_views(settings.registry.url.get_secret_value() or default_url(writable_home(settings)), views, topic, VIEWS)
-    return Lineage(settings.home, job.specs[0].source_topic, [s.uid for s in job.specs])
+    writable_home(settings)  # the default registry, the specs and the checkpoints live there
+    return settings, Catalogue.from_settings(settings).job(views, topic)
+
+
+def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
+    from skewless.checkpoints import Lineage
+
+    settings, job = _job_views(views, topic)
+    return Lineage(settings.home, job.topic, [s.uid for s in job.specs])
 
 
 @main.command()
@@ -192,11 +192,14 @@ def stop(views: tuple[str, ...], topic: str | None, savepoint: bool, timeout: fl
 @main.command()
 @click.option("--events", default=20_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--users", default=200, show_default=True, type=click.IntRange(min=1))
-def demo(events: int, users: int) -> None:
-    """Produce events, run the pipeline over them, then show online features and a training set."""
+@click.option("--repo", default="features", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the feature repo to register first (as skewless apply --repo does)")
+def demo(events: int, users: int, repo: Path) -> None:
+    """Register the feature repo, produce events to its topic, run its views' job bounded, then show
+    online features (logged for skewless verify) and a training set."""
     from skewless.demo import run_demo
 
-    run_demo(events=events, users=users)
+    run_demo(events=events, users=users, repo=repo)
 
 
 def _register_subgroups() -> None:

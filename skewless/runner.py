@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from skewless.errors import SkewlessError
+from skewless.finished import record_finished
 from skewless.preflight import check_job_inputs
 from skewless.settings import REPO_ROOT, Settings
 from skewless.spec import ViewSpec
@@ -89,6 +89,7 @@ def run_job(
     if from_scratch:
         cmd.append("--from-scratch")
     started = time.monotonic()
+    launched_at_ms = int(time.time() * 1000)
     with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE if on_summary else None, text=True) as child:
         try:
             if on_summary is not None and child.stdout is not None:
@@ -100,6 +101,9 @@ def run_job(
     if child.returncode != 0:
         names = ", ".join(s.uid for s in specs)
         raise SkewlessError(f"the Flink job for {names} failed (exit {child.returncode}); see its output above")
+    if bounded:  # it returned at the topic's end: everything it wrote is committed
+        record_finished(settings.home, specs[0].source_topic, [s.uid for s in specs], launched_at_ms,
+                        int(time.time() * 1000))
     return time.monotonic() - started
 
 
@@ -112,72 +116,3 @@ def _pass_through(lines: Iterable[str], on_summary: Callable[[dict], None]) -> N
             sys.stdout.flush()
         else:
             on_summary(summary)
-
-
-def parse_view_ref(text: str) -> tuple[str, int | None]:
-    """'name' or 'name@version'."""
-    name, _, version = text.partition("@")
-    if not name or (version and not version.isdigit()):
-        raise SkewlessError(f"view {text!r}: write NAME or NAME@VERSION, e.g. user_transactions@1")
-    return name, int(version) if version else None
-
-
-@dataclass(frozen=True)
-class JobViews:
-    specs: list[ViewSpec]
-    schema_texts: list[str] | None  # None: the repo's default schema file
-    from_registry: bool
-
-
-def select_views(
-    registry_url: str, refs: Sequence[str], topic: str | None, fallback: Mapping[str, ViewSpec]
-) -> JobViews:
-    """The views to run (given NAME[@VERSION] refs, or every view of `topic`), from the registry
-    when it has views, else from `fallback` (the example repo's compiled views)."""
-    from skewless.registry.store import Registry  # sqlalchemy: only for commands that need it
-
-    if bool(refs) == bool(topic):
-        raise SkewlessError("give either --view NAME[@VERSION] (repeatable) or --topic TOPIC")
-    with Registry(registry_url) as registry:
-        listing = registry.listing()
-        if not listing.views:
-            return JobViews(_from_fallback(refs, topic, fallback), None, False)
-        if topic:
-            latest = {v.name: v.version for v in listing.views if v.topic == topic}  # ordered by version
-            if not latest:
-                raise SkewlessError(f"no registered view reads topic {topic!r}")
-            wanted: list[tuple[str, int | None]] = sorted(latest.items())
-        else:
-            wanted = [parse_view_ref(r) for r in refs]
-        specs = [registry.view_spec(name, version) for name, version in wanted]
-        texts: list[str] = []
-        for name, version in wanted:
-            for text in registry.schema_texts(registry.view_source(name, version)):
-                if text not in texts:
-                    texts.append(text)
-    _one_topic(specs)
-    return JobViews(specs, texts, True)
-
-
-def _from_fallback(refs: Sequence[str], topic: str | None, views: Mapping[str, ViewSpec]) -> list[ViewSpec]:
-    if topic:
-        specs = [v for _, v in sorted(views.items()) if v.source_topic == topic]
-        if not specs:
-            raise SkewlessError(f"no view of the feature repo reads topic {topic!r}")
-        return specs
-    specs = []
-    for ref in refs:
-        name, version = parse_view_ref(ref)
-        if name not in views:
-            raise SkewlessError(f"unknown view {name!r}; known: {', '.join(sorted(views))}")
-        if version is not None and version != views[name].version:
-            raise SkewlessError(f"view {name} is at version {views[name].version} in the feature repo, not {version}")
-        specs.append(views[name])
-    _one_topic(specs)
-    return specs
-
-
-def _one_topic(specs: Sequence[ViewSpec]) -> None:
-    topics = sorted({s.source_topic for s in specs})
-    if len(topics) > 1:
-        raise SkewlessError(f"one job reads one topic; these views read {topics}: run one job per topic")

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass
 from typing import Iterator
 
+from skewless.options import SMALLEST_EPOCH_MS
+
 DAY_MS = 86_400_000
 CURRENCIES = ("EUR", "USD", "GBP", "CHF")
 
@@ -30,6 +32,8 @@ class StreamShape:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.disorder_ms < 0:
             raise ValueError("disorder_ms must be >= 0")
+        if self.end_ms < SMALLEST_EPOCH_MS:  # the click type's rule, for callers of the API
+            raise ValueError(f"end_ms {self.end_ms} is not epoch milliseconds (seconds?)")
 
     @property
     def start_ms(self) -> int:

@@ -1,9 +1,8 @@
 """`skewless history compact VIEW`: sort-compact a view's settled history partitions;
 `skewless history clean VIEW`: remove the files no snapshot of its history references.
 
-The view is resolved like `skewless run` does (the registry, else the feature repo's
-features.VIEWS), for its default settling time; the catalog is the pipeline's
-(SKEWLESS_HOME, SKEWLESS_ICEBERG_NAMESPACE).
+The view comes from the catalogue (the registry), for its default settling time; the
+Iceberg catalog is the pipeline's (skewless.training.catalog: SKEWLESS_HOME, SKEWLESS_ICEBERG_*).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import click
 from skewless.errors import ConfigError
 
 if TYPE_CHECKING:
-    from connectors.iceberg.catalog import CatalogConfig
     from connectors.iceberg.compaction import PartitionOutcome
     from skewless.settings import Settings
     from skewless.spec import ViewSpec
@@ -41,28 +39,20 @@ def default_clean_older_than(checkpoint_interval_ms: int) -> timedelta:
 
 
 def parse_duration(text: str) -> timedelta:
-    """'2d', '36h', '90m', ... as --ttl takes them, 'none' excepted."""
-    from skewless.training.cli import parse_ttl
-    from skewless.training.errors import TrainingSetError
+    """'2d', '36h', '90m', '1h30m': a duration as definitions write them."""
+    from skewless.dsl.durations import to_ms
+    from skewless.errors import SpecError
 
     try:
-        value = parse_ttl(text)
-    except TrainingSetError:
-        value = None
-    if value is None:
-        raise ConfigError(f"--older-than {text!r}: write a positive duration like 2d, 36h, 90m")
-    return value
+        return timedelta(milliseconds=to_ms(text, "--older-than"))
+    except SpecError as exc:
+        raise ConfigError(str(exc)) from None
 
 
-def _view_spec(ref: str) -> ViewSpec:
-    from features import VIEWS
-    from skewless.registry.store import default_url
-    from skewless.runner import select_views
-    from skewless.settings import load_settings
+def _view_spec(settings: Settings, ref: str) -> ViewSpec:
+    from skewless.registry.catalogue import Catalogue
 
-    settings = load_settings()
-    registry = settings.registry.url.get_secret_value() or default_url(settings.home)
-    return select_views(registry, [ref], None, VIEWS).specs[0]
+    return Catalogue.from_settings(settings).spec(ref)
 
 
 def _say(outcome: PartitionOutcome) -> None:
@@ -91,13 +81,6 @@ def _view_command(older_than_help: str, dry_run_help: str) -> Callable[[Callable
     return wrap
 
 
-def _catalog(settings: Settings) -> CatalogConfig:
-    """The pipeline's catalog (SKEWLESS_HOME, SKEWLESS_ICEBERG_NAMESPACE)."""
-    from connectors.iceberg.catalog import CatalogConfig
-
-    return CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
-
-
 @_view_command("Compact day partitions whose whole day ended at least this long ago (2d, 36h...); "
                "default: the larger of 1 day and the view's allowed lateness plus out-of-orderness.",
                "List the partitions that would be compacted; change nothing.")
@@ -106,10 +89,12 @@ def compact(view: str, older_than: str | None, dry_run: bool) -> None:
     so that training-set reads prune them; each partition is replaced in one snapshot."""
     from connectors.iceberg.compaction import compact_history
     from skewless.settings import load_settings
+    from skewless.training.catalog import catalog_config
 
-    spec = _view_spec(view)
+    settings = load_settings()
+    spec = _view_spec(settings, view)
     settle = parse_duration(older_than) if older_than is not None else default_older_than(spec)
-    cfg = _catalog(load_settings())
+    cfg = catalog_config(settings)
     click.echo(f"{'dry run: ' if dry_run else ''}compacting {spec.name}'s history, days ended more than {settle} ago")
     report = compact_history(cfg, spec.name, settle, dry_run=dry_run, on_partition=_say)
     done = len(report.compacted)
@@ -128,9 +113,11 @@ def clean(view: str, older_than: str | None, dry_run: bool, expire: bool) -> Non
     references (left by killed job attempts); prints one JSON line of counts and bytes."""
     from connectors.iceberg.orphans import clean_history
     from skewless.settings import load_settings
+    from skewless.training.catalog import catalog_config
 
-    spec = _view_spec(view)
     settings = load_settings()
-    age = parse_duration(older_than) if older_than is not None else default_clean_older_than(settings.job.checkpoint_interval_ms)
-    report = clean_history(_catalog(settings), spec.name, age, dry_run=dry_run, expire=expire)
+    spec = _view_spec(settings, view)
+    interval = settings.job.checkpoint_interval_ms
+    age = parse_duration(older_than) if older_than is not None else default_clean_older_than(interval)
+    report = clean_history(catalog_config(settings), spec.name, age, dry_run=dry_run, expire=expire)
     click.echo(json.dumps(report.to_dict()))

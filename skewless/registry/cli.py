@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from skewless.registry.store import CONSUMER_KINDS, FeatureRef, Registry, default_url
+from skewless.registry.store import CONSUMER_KINDS, FeatureRef, Registry
 
 _REPO = click.option(
     "--repo",
@@ -23,10 +23,10 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="print JSON for mac
 
 
 def _registry() -> Registry:
-    from skewless.settings import load_settings, writable_home
+    from skewless.registry.catalogue import registry_url
+    from skewless.settings import load_settings
 
-    settings = load_settings()
-    return Registry(settings.registry.url.get_secret_value() or default_url(writable_home(settings)))
+    return Registry(registry_url(load_settings()))
 
 
 @click.command()
@@ -94,11 +94,11 @@ def list_(as_json: bool) -> None:
 @click.argument("view")
 def show(view: str) -> None:
     """Print the compiled spec of VIEW (name or name@version) as JSON, e.g. for jobs/pipeline.py --spec."""
-    name, _, version = view.partition("@")
-    if version and not version.isdigit():
-        raise click.BadParameter(f"{view!r}: write name or name@version, e.g. user_transactions@1")
+    from skewless.registry.catalogue import parse_view_ref
+
+    name, version = parse_view_ref(view)
     with _registry() as reg:
-        spec = reg.view_spec(name, int(version) if version else None)
+        spec = reg.view_spec(name, version)
     click.echo(json.dumps(spec.to_dict(), indent=2, sort_keys=True))
 
 

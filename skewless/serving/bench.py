@@ -21,15 +21,18 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
+from skewless.dsl.repo import FeatureRepo
 from skewless.serving.errors import ServingError
-from skewless.spec import FeatureSpec, ViewSpec
+from skewless.spec import ViewSpec
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -311,20 +314,44 @@ async def run_load(
 # -- a synthetic 20-feature view, seeded as the sink would write it --------------------
 
 BENCH_KEYSPACE = "skewless_bench"
-DAY_MS = 86_400_000
 FEATURES = 20
 
 
+BENCH_SCHEMA = {"type": "record", "name": "BenchEvent", "fields": [
+    {"name": "entity_id", "type": "string"}, {"name": "amount", "type": "double"},
+    {"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
+# Where `skewless serve` of the bench finds its registry (SKEWLESS_HOME of the server).
+BENCH_HOME = Path(tempfile.gettempdir()) / "skewless-serving-bench"
+
+
+def bench_repo(folder: Path) -> FeatureRepo:
+    """The bench view as definitions, its schema written to `folder`: what the registry takes."""
+    from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
+
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = folder / "bench.avsc"
+    schema.write_text(orjson.dumps(BENCH_SCHEMA).decode())
+    entity = Entity("bench_entity", keys="entity_id")
+    source = Source(name="bench", topic="bench", schema=schema, event_time="t")
+    windows = [Aggregation("amount", "sum", windows=[Window(f"{i + 1}d", hop="1d")], name=f"f{i:02d}")
+               for i in range(FEATURES)]
+    view = FeatureView(name="bench20", version=1, entity=entity, source=source, aggregations=windows, ttl="30d")
+    return FeatureRepo(folder, {entity.name: entity}, {source.name: source}, {(view.name, view.version): view}, {})
+
+
 def bench_view() -> ViewSpec:
-    features = tuple(
-        FeatureSpec(f"f{i:02d}", "sum", "amount", window_ms=(i + 1) * DAY_MS, hop_ms=DAY_MS) for i in range(FEATURES)
-    )
-    return ViewSpec(name="bench20", version=1, entity_key="entity_id", source_topic="bench", event_time_field="t",
-                    features=features, ttl_ms=30 * DAY_MS)
+    return bench_repo(BENCH_HOME / "bench_repo").views[("bench20", 1)].compile()
 
 
-# What `skewless serve --views-from skewless.serving.bench:BENCH_VIEWS` serves.
-BENCH_VIEWS = {"bench20": bench_view()}
+def register_bench_view(home: Path = BENCH_HOME) -> None:
+    """Register the bench view in the registry under `home`, as `skewless apply` would."""
+    from skewless.registry.store import Registry, default_url
+
+    with Registry(default_url(home)) as registry:
+        plan = registry.apply(bench_repo(home / "bench_repo"))
+    if plan.refused:
+        raise ServingError(f"the registry under {home} refused the bench view:\n{plan.render()}")
+
 BENCH_REFS = [f"bench20:f{i:02d}" for i in range(FEATURES)]
 
 
@@ -359,13 +386,15 @@ def seed(contact_points: str, entities: int, keyspace: str = BENCH_KEYSPACE) -> 
 
 
 def serve_command(port: int) -> list[str]:
-    """`skewless serve` of the bench view (its keyspace and contact points come from SKEWLESS_* env)."""
-    return [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port),
-            "--views-from", "skewless.serving.bench:BENCH_VIEWS"]
+    """`skewless serve` of the bench view (its keyspace, contact points and registry come from serve_env)."""
+    return [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port), "--view", "bench20"]
 
 
-def serve_env(contact_points: str, keyspace: str = BENCH_KEYSPACE) -> dict[str, str]:
-    return {**os.environ, "SKEWLESS_CASSANDRA_HOSTS": contact_points, "SKEWLESS_CASSANDRA_KEYSPACE": keyspace}
+def serve_env(contact_points: str, keyspace: str = BENCH_KEYSPACE, home: Path = BENCH_HOME) -> dict[str, str]:
+    """The server's SKEWLESS_* environment: a home whose registry holds the bench view."""
+    register_bench_view(home)
+    return {**os.environ, "SKEWLESS_CASSANDRA_HOSTS": contact_points, "SKEWLESS_CASSANDRA_KEYSPACE": keyspace,
+            "SKEWLESS_HOME": str(home)}
 
 
 def wait_ready(port: int, timeout_s: float = 60.0, alive: Callable[[], bool] = lambda: True) -> None:

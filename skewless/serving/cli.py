@@ -1,7 +1,7 @@
 """`skewless serve` (the HTTP feature server) and `skewless verify` (the skew proof).
 
 Both read where Cassandra and Iceberg are from SKEWLESS_* settings (skewless.settings)
-and the views from the feature repo (`features.VIEWS`, or `serve --views-from`).
+and the views from the catalogue (skewless.registry.catalogue: the registry).
 """
 
 from __future__ import annotations
@@ -9,53 +9,28 @@ from __future__ import annotations
 import logging
 import random
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
 from skewless.errors import ConfigError
+from skewless.options import WritablePath
 from skewless.serving import defaults
 
-DEFAULT_VIEWS = "features:VIEWS"
 
+def _views(settings: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The views named (NAME[@VERSION]), or the latest of every registered view, from the catalogue."""
+    from skewless.registry.catalogue import Catalogue
 
-def load_views(source: str = DEFAULT_VIEWS) -> dict[str, Any]:
-    """The views of a feature repo, named `module:attribute` (a mapping name -> ViewSpec, or ViewSpecs)."""
-    import importlib
-
-    from skewless.spec import ViewSpec
-
-    module_name, sep, attribute = source.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ConfigError(f"views {source!r}: write MODULE:ATTRIBUTE, e.g. {DEFAULT_VIEWS}")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except ImportError as exc:
-        raise ConfigError(f"views {source!r}: cannot import {module_name}: {exc}") from exc
-    except AttributeError:
-        raise ConfigError(f"views {source!r}: module {module_name} has no {attribute}") from None
-    specs = list(found.values()) if isinstance(found, Mapping) else list(found) if isinstance(found, (list, tuple)) else []
-    if not specs or not all(isinstance(s, ViewSpec) for s in specs):
-        raise ConfigError(f"views {source!r}: expected a non-empty dict of name -> ViewSpec or a list of ViewSpecs")
-    return {s.name: s for s in specs}
-
-
-def _views(names: tuple[str, ...], source: str = DEFAULT_VIEWS) -> dict[str, Any]:
-    views = load_views(source)
-    unknown = sorted(set(names) - set(views))
-    if unknown:
-        raise ConfigError(f"unknown views {unknown}; known: {', '.join(sorted(views))}")
-    return {n: views[n] for n in names} if names else views
+    return Catalogue.from_settings(settings).select(names)
 
 
 @click.command()
 @click.option("--host", default=None, help="address to bind (default: SKEWLESS_SERVING_HOST, 127.0.0.1; 0.0.0.0 exposes the server)")
 @click.option("--port", default=None, type=click.IntRange(0, 65535), help="port (default: SKEWLESS_SERVING_PORT, 8000; 0: any free one)")
-@click.option("--view", "view_names", multiple=True, help="view to serve; repeatable (default: every view)")
-@click.option("--views-from", default=DEFAULT_VIEWS, show_default=True, metavar="MODULE:ATTRIBUTE",
-              help="the feature repo's views: a dict of name -> ViewSpec (or a list of ViewSpecs) to import")
+@click.option("--view", "view_names", multiple=True, metavar="NAME[@VERSION]",
+              help="registered view to serve; repeatable (default: every registered view)")
 @click.option("--max-entities", default=defaults.MAX_ENTITIES, show_default=True, type=click.IntRange(min=1),
               help="entities allowed in one request")
 @click.option("--consistency", default="LOCAL_QUORUM", show_default=True,
@@ -71,7 +46,7 @@ def _views(names: tuple[str, ...], source: str = DEFAULT_VIEWS) -> dict[str, Any
               help="how long a request's head may take to arrive, and an idle keep-alive connection may stay open")
 @click.option("--body-timeout-s", default=10.0, show_default=True, type=click.FloatRange(min=0.001),
               help="how long a request's body may take to arrive (408 after)")
-def serve(host, port, view_names, views_from, max_entities, consistency, read_timeout_ms, log_sample, log_path,
+def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, log_sample, log_path,
           graceful_timeout_s, header_timeout_s, body_timeout_s) -> None:
     """Serve online features over HTTP: POST /features, GET /healthz /readyz /metrics."""
     from connectors.cassandra.session import parse_contact_points
@@ -86,7 +61,7 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
     settings = load_settings()
     host = host or settings.serving.host
     port = claim_address(host, settings.serving.port if port is None else port)  # before anything slow: a bad --host or a busy --port fails at once
-    views = _views(view_names, views_from)
+    views = _views(settings, view_names)
     try:
         parse_contact_points(settings.cassandra.hosts)
     except ValueError as exc:
@@ -109,11 +84,12 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
 
 
 @click.command()
-@click.option("--log", "log_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="serving-log file or directory; repeatable")
+@click.option("--log", "log_paths", multiple=True, type=click.Path(path_type=Path),
+              help="serving-log file or directory (serve --log-sample writes <SKEWLESS_HOME>/serving-log); repeatable")
 @click.option("--sample-live", type=click.IntRange(min=1),
               help="also read N random entities per view now and verify them")
-@click.option("--view", "view_names", multiple=True, help="views for --sample-live; repeatable (default: every view)")
+@click.option("--view", "view_names", multiple=True, metavar="NAME[@VERSION]",
+              help="views for --sample-live; repeatable (default: every registered view)")
 @click.option("--max-write-lag-ms", default=defaults.MAX_WRITE_LAG_MS, show_default=True, type=click.IntRange(min=0),
               help="how far Cassandra may trail the history's written_at (the sink's write lag, about a "
                    "checkpoint interval); 0 = exact")
@@ -123,8 +99,7 @@ def serve(host, port, view_names, views_from, max_entities, consistency, read_ti
 @click.option("--history-complete", is_flag=True,
               help="the job writing these views has finished (a bounded run returned): judge every value "
                    "against the committed history without waiting for proof that it is complete")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="also write the report as JSON here")
+@click.option("--json", "json_path", type=WritablePath(), help="also write the report as JSON here")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--seed", type=int, help="seed of the --sample-live draw")
 def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, parallelism, history_complete, json_path,
@@ -134,19 +109,20 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
     Exit 0: every value proven; 1: a mismatch; 2: no mismatch, but some values could not be
     judged because the history had not committed what preceded them within --wait-s.
     """
-    from connectors.iceberg.catalog import CatalogConfig
+    from skewless.finished import wrote_last_and_finished
     from skewless.serving.log import served_records
     from skewless.serving.store import FeatureStore
     from skewless.serving.verify import Served, read_log, verify_served
     from skewless.settings import load_settings
+    from skewless.training.catalog import catalog_config
 
     if not log_paths and not sample_live:
         raise click.UsageError("pass --log PATH (a serving log) and/or --sample-live N")
     settings = load_settings()
-    views = _views(())
+    views = _views(settings, ())
     entries = read_log(log_paths) if log_paths else []
     if sample_live:
-        sampled = _views(view_names)
+        sampled = _views(settings, view_names)
         rng = random.Random(seed)
         with FeatureStore.from_settings(settings, views) as store:
             for name in sorted(sampled):
@@ -155,10 +131,10 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
                     raise ConfigError(f"view {name!r} has no rows in Cassandra keyspace {settings.cassandra.keyspace}")
                 response = store.get_online_features(keys, [f"{name}:*"])
                 entries += [Served.from_record(r) for r in served_records(response)]
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
     report = verify_served(
-        entries, views, catalog, max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
+        entries, views, catalog_config(settings), max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
         parallelism=parallelism or settings.job.parallelism, history_complete=history_complete,
+        finished=lambda spec, job: wrote_last_and_finished(settings.home, spec.uid, job),
     )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

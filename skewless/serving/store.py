@@ -1,6 +1,6 @@
 """`FeatureStore`: online features for entities by `view:feature` refs, sync or asyncio.
 
-    store = FeatureStore.from_settings(load_settings(), VIEWS)
+    store = FeatureStore.from_settings()  # settings from SKEWLESS_*, views from the registry
     response = store.get_online_features(["u1", "u2"], ["user_transactions:*"])
     response[0].values()  # {"user_transactions:avg_amount_30d": 41.5, ...}
     # or: await store.get_online_features_async(...)
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.cassandra.reader import now_ms
+from connectors.cassandra.session import ConnectionSecurity
 from skewless.serving import defaults
 from skewless.serving.client import DEFAULT_IN_BATCH, OnlineClient, ReadHook
 from skewless.serving.plan import ReadPlan, plan_request
@@ -47,6 +48,7 @@ class FeatureStore:
         log: ServingLog | None = None,
         on_read: ReadHook | None = None,
         direct_reads: bool = True,
+        security: ConnectionSecurity | None = None,
     ) -> None:
         self.views: dict[str, ViewSpec] = dict(views) if isinstance(views, Mapping) else {v.name: v for v in views}
         self.max_entities = max_entities
@@ -64,21 +66,32 @@ class FeatureStore:
             in_batch=in_batch,
             on_read=on_read,
             direct_reads=direct_reads,
+            security=security,
         )
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, views: Mapping[str, ViewSpec] | Iterable[ViewSpec] | None = None, **options: Any
+        cls,
+        settings: Settings | None = None,
+        views: Mapping[str, ViewSpec] | Iterable[ViewSpec] | None = None,
+        **options: Any,
     ) -> FeatureStore:
-        """Cassandra location from `Settings`; views default to the feature repo's (`features.VIEWS`)."""
+        """Cassandra's location from `Settings` (from the environment when not given); views
+        default to the latest version of every view in the settings' registry."""
+        if settings is None:
+            from skewless.settings import load_settings
+
+            settings = load_settings()
         if views is None:
-            from features import VIEWS as views
+            from skewless.registry.catalogue import Catalogue
+
+            views = Catalogue.from_settings(settings).latest()
         return cls(
             views,
             contact_points=settings.cassandra.hosts,
             local_datacenter=settings.cassandra.local_dc,
             keyspace=settings.cassandra.keyspace,
-            **options,
+            **({"security": ConnectionSecurity.from_settings(settings.cassandra)} | options),
         )
 
     # -- the read path -------------------------------------------------------------

@@ -45,6 +45,7 @@ import pyarrow as pa
 from connectors.cassandra.ttl import is_live
 from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import history_identifier
+from connectors.iceberg.rollback import JOB_ID
 from skewless.serving import defaults
 from skewless.serving.errors import VerifyError
 from skewless.serving.log import Served, read_log
@@ -83,19 +84,22 @@ def verify_served(
     poll_s: float = 1.0,
     parallelism: int = 1,
     history_complete: bool = False,
+    finished: Callable[[ViewSpec, str | None], bool] | None = None,
     catalog: Catalog | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> VerifyReport:
     """Judge `entries` against the views' Iceberg histories (see the module doc).
 
     history_complete: the caller knows the job writing these views has finished (a bounded
-    run returned), so the committed history is all there is; verify cannot observe that.
+    run returned), so the committed history is all there is.
+    finished(spec, job id): whether the job that committed a view's newest snapshot ran to
+    its end with no job of the view started since (skewless.finished), which proves the same.
     """
     if max_write_lag_ms < 0:
         raise VerifyError(f"max_write_lag_ms must be >= 0, got {max_write_lag_ms}")
     unknown = sorted({e.view for e in entries} - set(views))
     if unknown:
-        raise VerifyError(f"the log serves views {unknown} the registry does not know; known: {sorted(views)}")
+        raise VerifyError(f"the log serves views {unknown} the registry does not know; registered: {sorted(views)}")
     catalog = catalog or load_pyiceberg_catalog(catalog_cfg)
     report = VerifyReport(max_write_lag_ms)
     by_view: dict[str, list[Served]] = {}
@@ -104,7 +108,7 @@ def verify_served(
     for view, group in sorted(by_view.items()):
         spec = views[view]
         table = _load(catalog, catalog_cfg, view)
-        if history_complete:
+        if history_complete or (finished is not None and finished(spec, _last_writer(table))):
             settled, unsettled = group, []
         else:
             settled, unsettled = wait_settled(table, spec, group, wait_s, poll_s, parallelism, sleep)
@@ -126,6 +130,12 @@ def _load(catalog: Catalog, cfg: CatalogConfig, view: str) -> Table:
             f"view {view!r} has no history table {identifier} in the {cfg.describe()}; "
             "check SKEWLESS_ICEBERG_NAMESPACE and SKEWLESS_HOME"
         ) from exc
+
+
+def _last_writer(table: Table) -> str | None:
+    """The Flink job that committed the table's newest snapshot."""
+    snapshot = table.current_snapshot()
+    return (snapshot.summary or {}).get(JOB_ID) if snapshot is not None else None
 
 
 def _recompute(

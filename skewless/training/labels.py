@@ -14,11 +14,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from skewless.options import SMALLEST_EPOCH_MS
 from skewless.training.errors import TrainingSetError
 
 # Epoch ms bounds a label time must lie in: 1973-03-03 (below, values look like
-# epoch seconds) to 2200-01-01 (above, like microseconds).
-MIN_EPOCH_MS = 100_000_000_000
+# epoch seconds; the rule of every epoch-ms option) to 2200-01-01 (above, like microseconds).
+MIN_EPOCH_MS = SMALLEST_EPOCH_MS
 MAX_EPOCH_MS = 7_258_118_400_000
 
 

@@ -14,7 +14,7 @@ import pytest
 from pyflink.common import Configuration, Row
 from pyflink.datastream import StreamExecutionEnvironment
 
-from features import USER_TRANSACTIONS
+from features.transactions import USER_TRANSACTIONS
 from udfs.aggregator import aggregate, update_type
 from udfs.decode import event_type
 

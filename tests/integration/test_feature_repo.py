@@ -17,7 +17,8 @@ from skewless.events.producer import produce, transaction_codec
 from skewless.events.synthetic import StreamShape, transactions
 from skewless.expressions import compile_row_logic
 from skewless.registry.store import Registry
-from skewless.runner import select_views, run_job
+from skewless.registry.catalogue import Catalogue
+from skewless.runner import run_job
 from skewless.settings import load_settings
 from skewless.spec import ViewSpec
 from tests.integration.test_pipeline import HOUR_MS, check_online, history_rows
@@ -48,13 +49,12 @@ def repo_run(tmp_path_factory: pytest.TempPathFactory):
     with Registry(registry_url) as registry:
         plan = registry.apply(REPO / "features")
     assert not plan.refused, plan
-    views = select_views(registry_url, [], "transactions", {})
-    assert views.from_registry
+    views = Catalogue(registry_url).job((), "transactions")
     assert {s.name for s in views.specs} == {"user_transactions", "merchant_activity"}
     topic = f"{name}.transactions"
     specs = [dataclasses.replace(s, source_topic=topic, allowed_lateness_ms=HOUR_MS) for s in views.specs]
     schemas = []
-    for i, text in enumerate(views.schema_texts or []):
+    for i, text in enumerate(views.schema_texts):
         schemas.append(tmp_path_factory.mktemp("schemas") / f"schema{i}.avsc")
         schemas[-1].write_text(text)
 

@@ -28,6 +28,7 @@ from skewless.runner import run_job
 from skewless.serving import FeatureStore, ServingLog, StoreUnavailableError
 from skewless.serving.verify import read_log, verify_served
 from skewless.settings import REPO_ROOT, load_settings
+from tests.conftest import register_example_repo
 
 HOUR_MS = 3_600_000
 FEATURES = ["user_transactions:*"]
@@ -70,8 +71,10 @@ def wait_until(predicate, timeout_s: float, what: str) -> None:
 def served_during_the_job(tmp_path_factory: pytest.TempPathFactory):
     name = f"v{random.Random().getrandbits(40):010x}"
     tmp = tmp_path_factory.mktemp("serving")
-    spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=f"{name}.transactions")
-    settings = load_settings(cassandra={"keyspace": name}, iceberg={"namespace": name}, job={"checkpoint_interval_ms": 2_000})
+    home = tmp / "home"  # its registry holds the example repo: what serve and verify look views up in
+    spec = dataclasses.replace(register_example_repo(home).spec("user_transactions"), source_topic=f"{name}.transactions")
+    settings = load_settings(home=home, cassandra={"keyspace": name}, iceberg={"namespace": name},
+                             job={"checkpoint_interval_ms": 2_000})
     now = int(time.time() * 1000)
     # Every event and tile expiry lies before the reads, so no value is valid after it is served.
     shape = StreamShape(
@@ -84,7 +87,7 @@ def served_during_the_job(tmp_path_factory: pytest.TempPathFactory):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.update(settings.to_environ())
     server = subprocess.Popen(
-        [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port), "--log-sample", "1",
+        [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port), "--view", "user_transactions", "--log-sample", "1",
          "--log-path", str(tmp / "http-log"), "--max-entities", "50"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -185,7 +188,7 @@ def test_every_value_served_during_the_job_equals_the_known_time_history(served_
 def test_the_verify_command_agrees_and_can_sample_live(served_during_the_job):
     run = served_during_the_job
     command = [sys.executable, "-m", "skewless.cli", "verify", "--log", str(run["tmp"] / "http-log"),
-               "--sample-live", "10", "--max-write-lag-ms", str(LAG_MS), "--history-complete",
+               "--sample-live", "10", "--view", "user_transactions", "--max-write-lag-ms", str(LAG_MS), "--history-complete",
                "--json", str(run["tmp"] / "report.json")]
     done = subprocess.run(command, cwd=REPO_ROOT, env=run["env"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -26,7 +26,7 @@ def history(tmp_path):
     catalog = load_pyiceberg_catalog(cfg)
     table = ensure_history_table(cfg, HISTORY, catalog)
 
-    def append(updates: list[tuple[str, float, int, int, int]], final: bool = False) -> None:
+    def append(updates: list[tuple[str, float, int, int, int]], final: bool = False, job: str = "job-a") -> None:
         """updates: (user, avg_amount, n_tx, valid_from, written_at), committed as one snapshot."""
         schema = table.schema().as_arrow()
         cols = {
@@ -40,7 +40,7 @@ def history(tmp_path):
             else pa.array(cols[f.name], f.type)
             for f in schema
         ]
-        props = {"flink.max-committed-checkpoint-id": FINAL_CHECKPOINT if final else "7"}
+        props = {"flink.max-committed-checkpoint-id": FINAL_CHECKPOINT if final else "7", "flink.job-id": job}
         table.append(pa.Table.from_arrays(arrays, schema=schema), snapshot_properties=props)
 
     return cfg, catalog, append
@@ -160,6 +160,24 @@ def test_a_caller_who_knows_the_job_finished_needs_no_proof(history):
     entry = served(1, T0, T0 + 5, T0 + 100)
     assert run(cfg, catalog, [entry]).total("unsettled") == 1
     assert run(cfg, catalog, [entry], history_complete=True).total("matched") == 1
+
+
+def test_a_history_last_committed_by_a_finished_job_needs_no_history_complete(history):
+    cfg, catalog, append = history
+    append([("u1", 10.0, 1, T0, T0 + 5), ("u1", 20.0, 2, T0 + 1000, T0 + 1005)], job="job-a")
+    entry = served(2, T0 + 1000, T0 + 1005, T0 + 2000)  # after every update: nothing later can settle it
+    asked = []
+
+    def finished(spec, job):
+        asked.append((spec.name, job))
+        return job == "job-a"
+
+    assert run(cfg, catalog, [entry], finished=finished).total("matched") == 1
+    assert asked == [("users", "job-a")]
+    assert run(cfg, catalog, [entry], finished=lambda spec, job: False).total("unsettled") == 1
+    append([("u2", 1.0, 1, T0, T0 + 5)], job="job-b")
+    run(cfg, catalog, [entry], finished=finished)
+    assert asked[-1] == ("users", "job-b")  # the newest snapshot's job is the one asked about
 
 
 def test_waiting_rereads_the_history_until_it_settles(history):

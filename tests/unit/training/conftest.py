@@ -39,9 +39,43 @@ def history_arrow(table, updates: list[Update], history: HistoryTable) -> pa.Tab
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+STATS_SCHEMA = """{"type": "record", "name": "Event", "fields": [
+  {"name": "user_id", "type": "string"}, {"name": "amount", "type": "double"},
+  {"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}"""
+STATS_REPO = """from pathlib import Path
+
+from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
+
+events = Source(name="events", topic="events", schema=Path(__file__).parent / "events.avsc", event_time="t")
+user_stats = FeatureView(
+    name="user_stats", version=1, entity=Entity("user", keys="user_id"), source=events, ttl="2h",
+    aggregations=[
+        Aggregation("amount", "avg", windows=[Window("1d", hop="1h")], name="avg_amount"),
+        Aggregation(None, "count", windows=[Window("1d", hop="1h")], name="n_events"),
+    ],
+)
+"""
+
+
 @pytest.fixture
 def catalog_cfg(tmp_path: Path) -> CatalogConfig:
     return CatalogConfig(state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def stats_view(tmp_path: Path, catalog_cfg: CatalogConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SKEWLESS_HOME is catalog_cfg's state folder, whose registry holds view user_stats (TTL 2 h),
+    the view USER_STATS is the history table of."""
+    from skewless.registry.store import Registry, default_url
+
+    repo = tmp_path / "stats_repo"
+    repo.mkdir()
+    (repo / "events.avsc").write_text(STATS_SCHEMA)
+    (repo / "__init__.py").write_text(STATS_REPO)
+    with Registry(default_url(catalog_cfg.state_dir)) as registry:
+        assert not registry.apply(repo).refused
+    monkeypatch.setenv("SKEWLESS_HOME", str(catalog_cfg.state_dir))
+    monkeypatch.delenv("SKEWLESS_REGISTRY_URL", raising=False)
 
 
 @pytest.fixture

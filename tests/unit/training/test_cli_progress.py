@@ -15,11 +15,11 @@ from tests.unit.training.pit_oracle import BASE_MS, Update
 HOUR = 3_600_000
 
 
-def invoke(catalog_cfg, *args: str):
-    return CliRunner().invoke(training_set, [*args, "--state-dir", str(catalog_cfg.state_dir)])
+def invoke(*args: str):
+    return CliRunner().invoke(training_set, list(args))
 
 
-def test_chunked_output_equals_one_chunk_in_label_order(tmp_path: Path, write_history, catalog_cfg) -> None:
+def test_chunked_output_equals_one_chunk_in_label_order(tmp_path: Path, write_history, stats_view) -> None:
     write_history([Update(f"u{i}", BASE_MS + i, BASE_MS + i, i, (float(i), i)) for i in range(9)])
     keys = [f"u{i}" for i in (5, 1, 8, 1, 0, 7, 3, 3, 2, 6, 4)]
     labels = tmp_path / "labels.csv"
@@ -27,8 +27,7 @@ def test_chunked_output_equals_one_chunk_in_label_order(tmp_path: Path, write_hi
     outs = {}
     for chunk_rows in ("3", "250000"):
         out = tmp_path / f"train-{chunk_rows}.parquet"
-        done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "1d",
-                      "--chunk-rows", chunk_rows, "--out", str(out))
+        done = invoke("--labels", str(labels), "--view", "user_stats", "--chunk-rows", chunk_rows, "--out", str(out))
         assert done.exit_code == 0, done.output
         assert f"wrote {len(keys)} rows" in done.output
         outs[chunk_rows] = pq.read_table(out)
@@ -38,19 +37,18 @@ def test_chunked_output_equals_one_chunk_in_label_order(tmp_path: Path, write_hi
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_no_labels_still_writes_the_columns(tmp_path: Path, write_history, catalog_cfg) -> None:
+def test_a_labels_file_without_rows_is_refused(tmp_path: Path, write_history, stats_view) -> None:
     write_history([])
     labels = tmp_path / "labels.parquet"
     pq.write_table(pa.table({"user_id": pa.array([], pa.string()), "timestamp": pa.array([], pa.int64())}), labels)
-    out = tmp_path / "train.csv"
-    done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "none", "--out", str(out))
-    assert done.exit_code == 0, done.output
-    assert pacsv.read_csv(out).column_names == ["user_id", "timestamp", "avg_amount", "n_events"]
+    done = invoke("--labels", str(labels), "--view", "user_stats", "--out", str(tmp_path / "train.csv"))
+    assert done.exit_code == 1 and f"labels file {labels} has no rows" in done.output
+    assert not (tmp_path / "train.csv").exists()
 
 
-def test_bad_chunk_rows_is_refused(tmp_path: Path, write_history, catalog_cfg) -> None:
+def test_bad_chunk_rows_is_refused(tmp_path: Path, write_history, stats_view) -> None:
     write_history([])
     labels = tmp_path / "labels.csv"
     labels.write_text(f"user_id,timestamp\na,{BASE_MS}\n")
-    done = invoke(catalog_cfg, "--labels", str(labels), "--view", "user_stats", "--ttl", "1d", "--chunk-rows", "0")
+    done = invoke("--labels", str(labels), "--view", "user_stats", "--chunk-rows", "0")
     assert done.exit_code != 0 and "--chunk-rows" in done.output

@@ -5,10 +5,8 @@ from connectors.cassandra.config import CassandraSinkConfig
 from connectors.cassandra.reader import OnlineReaderConfig
 from connectors.cassandra.session import parse_contact_points
 from connectors.cassandra.views import view_columns, view_table
-from features import VIEWS
 from skewless.settings import Settings
 
-SPEC = VIEWS["user_transactions"]
 COLUMNS = ("user_id", "valid_from", "version", "score")
 
 
@@ -51,11 +49,12 @@ def test_sink_config_is_frozen():
         sink_config().table = "other"  # type: ignore[misc]
 
 
-def test_view_config_matches_the_rows_the_job_emits():
+def test_view_config_matches_the_rows_the_job_emits(example_catalogue):
     from pyflink.common import Types
 
     from udfs.aggregator import update_type
 
+    SPEC = example_catalogue.spec("user_transactions")
     row_type = update_type(SPEC)
     columns = view_columns(SPEC)
     assert [name for name, _ in columns] == row_type.get_field_names()
@@ -65,7 +64,8 @@ def test_view_config_matches_the_rows_the_job_emits():
         assert any(field_type == t and cql_type in cql for t, cql in allowed), (name, field_type, cql_type)
 
 
-def test_for_view_uses_settings_and_the_view():
+def test_for_view_uses_settings_and_the_view(example_catalogue):
+    SPEC = example_catalogue.spec("user_transactions")
     settings = Settings(cassandra={"hosts": "10.0.0.1:9142", "keyspace": "feat"})
     sink = CassandraSinkConfig.for_view(SPEC, settings)
     assert (sink.contact_points, sink.keyspace, sink.table) == ("10.0.0.1:9142", "feat", "user_transactions_v1")

@@ -64,13 +64,12 @@ def test_a_negative_settling_time_is_refused() -> None:
         select_partitions([_part(DAY0)], BASE_MS, timedelta(hours=-1))
 
 
-def test_default_settling_time_covers_the_views_lateness() -> None:
+def test_default_settling_time_covers_the_views_lateness(example_catalogue) -> None:
     from dataclasses import replace
 
-    from features import VIEWS
     from skewless.history.cli import default_older_than
 
-    spec = next(iter(VIEWS.values()))
+    spec = example_catalogue.spec("user_transactions")
     assert default_older_than(replace(spec, allowed_lateness_ms=0, out_of_orderness_ms=60_000)) == timedelta(days=1)
     late = replace(spec, allowed_lateness_ms=2 * DAY_MS, out_of_orderness_ms=60_000)
     assert default_older_than(late) == timedelta(days=2, minutes=1)
@@ -243,8 +242,14 @@ def test_cli_names_an_unknown_view(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     from skewless.cli import main
 
+    from tests.conftest import register_example_repo
+
     monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path))
+    empty = CliRunner().invoke(main, ["history", "compact", "user_transactions", "--dry-run"])
+    assert empty.exit_code == 1
+    assert empty.output == "error: no views are registered; run skewless apply --repo features/\n"
+    register_example_repo(tmp_path)
     done = CliRunner().invoke(main, ["history", "compact", "no_such_view", "--dry-run"])
-    assert done.exit_code == 1 and "unknown view 'no_such_view'" in done.output
+    assert done.exit_code == 1 and "no view 'no_such_view' is registered" in done.output
     bad = CliRunner().invoke(main, ["history", "compact", "user_transactions", "--older-than", "soon"])
-    assert bad.exit_code == 1 and "--older-than 'soon'" in bad.output
+    assert bad.exit_code == 1 and "--older-than: cannot read duration 'soon'" in bad.output

@@ -305,10 +305,10 @@ def _cli(*args: str):
 
 
 def test_cli_removes_the_orphans_of_a_views_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from features import VIEWS
+    from tests.conftest import register_example_repo
 
     monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path))
-    spec = VIEWS["user_transactions"]
+    spec = register_example_repo(tmp_path).spec("user_transactions")
     history = HistoryTable(spec.name, keys=(Column(spec.entity_key, "string"),),
                            features=tuple(Column(f.name, f.value_type) for f in spec.features))
     table = ensure_history_table(CatalogConfig(state_dir=tmp_path), history)
@@ -330,15 +330,19 @@ def test_cli_removes_the_orphans_of_a_views_history(tmp_path: Path, monkeypatch:
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import register_example_repo
+
     monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path))
+    register_example_repo(tmp_path)
     for args, message in [
-        (["no_such_view"], "unknown view 'no_such_view'"),
+        (["no_such_view"], "no view 'no_such_view' is registered; registered views: merchant_activity, user_transactions"),
         (["user_transactions"], "view 'user_transactions' has no history table"),
-        (["user_transactions", "--older-than", "soon"], "--older-than 'soon'"),
+        (["user_transactions", "--older-than", "soon"], "--older-than: cannot read duration 'soon'"),
     ]:
         done = _cli(*args)
         assert done.exit_code == 1 and message in done.output and len(done.output.strip().splitlines()) == 1
     monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path / "bad"))
+    register_example_repo(tmp_path / "bad")
     (tmp_path / "bad" / "iceberg" / "catalog.db").mkdir(parents=True)  # not a database file
     bad = _cli("user_transactions")
     assert bad.exit_code == 1 and bad.output.startswith("error: cannot open the sql catalog")
