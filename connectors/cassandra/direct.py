@@ -223,8 +223,11 @@ def _server_hostname(context: ssl.SSLContext, address: Address) -> str | None:
     return address[0] if context.check_hostname else None
 
 
-def _tls_refused(address: Address, error: ssl.SSLError) -> DirectRefused:
-    return DirectRefused(f"TLS with {address[0]}:{address[1]} failed: {error}")
+def _tls_refused(address: Address, error: ssl.SSLError, after_handshake: bool = False) -> DirectRefused:
+    # With TLS 1.3 a server learns only after the handshake that it got no client certificate.
+    why = " (after the handshake: the server wants a client certificate, which the direct path does not send)" \
+        if after_handshake else ""
+    return DirectRefused(f"TLS with {address[0]}:{address[1]} failed: {error}{why}")
 
 
 def _parse_header(header: bytes) -> tuple[int, int]:
@@ -315,8 +318,8 @@ class _Connection:
             raise _tls_refused(address, exc) from exc
         except DirectUnavailable as exc:
             self.close()
-            if isinstance(exc.__cause__, ssl.SSLError):  # TLS 1.3: a server that wants our certificate says so here
-                raise _tls_refused(address, exc.__cause__) from exc.__cause__
+            if isinstance(exc.__cause__, ssl.SSLError):
+                raise _tls_refused(address, exc.__cause__, after_handshake=True) from exc.__cause__
             raise
         except OSError as exc:  # e.g. reset while the TLS handshake ran
             self.close()
@@ -450,7 +453,7 @@ class _AsyncConnection:
         except DirectUnavailable as exc:
             connection.close()
             if isinstance(exc.__cause__, ssl.SSLError):
-                raise _tls_refused(address, exc.__cause__) from exc.__cause__
+                raise _tls_refused(address, exc.__cause__, after_handshake=True) from exc.__cause__
             raise
         except BaseException:
             connection.close()
