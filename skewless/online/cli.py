@@ -29,6 +29,7 @@ def get(entity_ids: tuple[str, ...], view: str | None, features: tuple[str, ...]
     """Print `{"entity": ID, "features": {...} | null}` per ID; null = no live value."""
     from connectors.cassandra.errors import CassandraError
     from connectors.cassandra.reader import OnlineReader
+    from connectors.cassandra.session import ConnectionSecurity
 
     from skewless.registry.catalogue import Catalogue
     from skewless.settings import load_settings
@@ -37,7 +38,7 @@ def get(entity_ids: tuple[str, ...], view: str | None, features: tuple[str, ...]
         settings = load_settings()
         spec = Catalogue.from_settings(settings).only(view)
         config = reader_config(spec, settings, features)
-        with OnlineReader(config) as reader:
+        with OnlineReader(config, security=ConnectionSecurity.from_settings(settings.cassandra)) as reader:
             values = reader.get([reader.parse_key(i) for i in entity_ids])
     except (CassandraError, SkewlessError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise click.ClickException(str(exc)) from exc
