@@ -39,7 +39,6 @@ import math
 import os
 import random
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -53,9 +52,11 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from bench.__main__ import _env_int
+from bench.machine import alive, command_line, descendants, listening_ports, load_1m, process_cpu_seconds
 from bench.progress import JobWatcher
-from skewless.progress import Meter
+from bench.results import percentile
 from bench.workload import OUT, Workload, view_spec
+from skewless.progress import Meter
 
 KEYSPACE = NAMESPACE = "skewless_bench"
 CHECKPOINT_INTERVAL_MS = 10_000
@@ -102,19 +103,6 @@ def plan_topic(records: int | None, expected: int) -> str:
     return "reuse" if records == expected else "recreate"
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), linear between closest ranks (numpy's default)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"q must be within 0..100, got {q}")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 @dataclasses.dataclass(frozen=True)
 class RateSchedule:
     """Open-loop sending: event i is due `i / rate` seconds after the start, whatever happened
@@ -159,57 +147,6 @@ def overlaps(start: float, end: float, windows: Sequence[tuple[float, float]]) -
 
 
 # ---------------------------------------------------------------- processes and Flink REST
-
-
-def _proc_stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, start time in clock ticks) of a live process, else None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()  # the command name may hold spaces
-    return int(fields[1]), int(fields[19])
-
-
-def descendants(root: int) -> dict[int, int]:
-    """Every live descendant of `root`: pid -> start time (to tell a reused pid apart)."""
-    children: dict[int, list[tuple[int, int]]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat:
-                children.setdefault(stat[0], []).append((int(entry), stat[1]))
-    found: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        for pid, started in children.get(todo.pop(), []):
-            found[pid] = started
-            todo.append(pid)
-    return found
-
-
-def listening_ports(pids: Sequence[int]) -> set[int]:
-    """TCP ports the processes listen on (from /proc, no tools needed)."""
-    inodes: set[str] = set()
-    for pid in pids:
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        except OSError:
-            continue
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            if len(cols) > 9 and cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
-                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 REST_LOG_LINE = re.compile(r"Rest endpoint listening at [^\s:]+:(\d+)")
@@ -268,7 +205,7 @@ class PipelineJob:
         self.error: BaseException | None = None
         self.wall_s: float | None = None
         self.port: int | None = None
-        self.known: dict[int, int] = {}
+        self.known: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, name="pipeline-job", daemon=True)
         self._logs: dict[Path, int] = {}
 
@@ -292,13 +229,7 @@ class PipelineJob:
         return self
 
     def _forked(self) -> bool:
-        for pid in self._pipeline_pids():
-            try:
-                if b"jobs.pipeline" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return True
-            except OSError:
-                continue
-        return False
+        return any("jobs.pipeline" in command_line(pid) for pid in self._pipeline_pids())
 
     def _pipeline_pids(self) -> dict[int, int]:
         tree = descendants(os.getpid())
@@ -395,12 +326,7 @@ class PipelineJob:
         self._thread.join(5.0)
 
     def _alive(self) -> list[int]:
-        alive = []
-        for pid, started in self.known.items():
-            stat = _proc_stat(pid)
-            if stat is not None and stat[1] == started:
-                alive.append(pid)
-        return alive
+        return [pid for pid, created in self.known.items() if alive(pid, created)]
 
 
 def _tail(path: Path, chars: int = 3000) -> str:
@@ -539,14 +465,14 @@ class TaskTime(Periodic):
 
 
 class LoadSampler(Periodic):
-    """os.getloadavg() every few seconds while a phase runs."""
+    """The 1-min load average every few seconds while a phase runs."""
 
     def __init__(self, every_s: float = 5.0) -> None:
         super().__init__(every_s)
-        self.samples: list[float] = [os.getloadavg()[0]]
+        self.samples: list[float] = [load_1m()]
 
     def tick(self) -> None:
-        self.samples.append(os.getloadavg()[0])
+        self.samples.append(load_1m())
 
     def figures(self, prefix: str) -> dict[str, float]:
         return {
@@ -889,7 +815,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     job = PipelineJob(spec, settings, bounded=False, until=None, group_id=f"bench-e2e-{uuid.uuid4().hex[:12]}", log=LOGS / "e2e-latency.log")
     cluster = producer = poller = checkpoints = None
     stop = threading.Event()
-    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = process_cpu_seconds()
     try:
         with LoadSampler() as load:
             line.show("starting the job (unbounded)", force=True)
@@ -916,11 +842,11 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             def ignore(seq: int, record: dict, sent: float, future: Any) -> None:
                 pass
 
-            warm_cpu = _cpu_s()
+            warm_cpu = process_cpu_seconds()
             warm = send_open_loop(producer, codec, topic, rate, warmup_s, workload.users, rng, stop, ignore, line, "warm-up")
-            producer_cpu_share = (_cpu_s() - warm_cpu) / max(warm.seconds, 1e-9)  # sending alone, no polling
+            producer_cpu_share = (process_cpu_seconds() - warm_cpu) / max(warm.seconds, 1e-9)  # sending alone, no polling
             load.samples.clear()
-            usage_before = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_before = process_cpu_seconds()
 
             def sample(seq: int, record: dict, sent: float, future: Any) -> None:
                 if seq % every:
@@ -935,7 +861,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             while poller.pending and time.monotonic() < drain_until:
                 line.show(f"waiting for {poller.pending} sampled rows to show in Cassandra")
                 time.sleep(0.2)
-            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_after = process_cpu_seconds()
     finally:
         stop.set()
         if checkpoints is not None:
@@ -958,7 +884,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
     to_operator = [s.written_at - s.event_ms for s in done if s.written_at is not None]
     to_visible = [1000 * s.seen - s.written_at for s in done if s.written_at is not None]
     acks = [1000 * (s.acked - s.sent) for s in done if s.acked is not None]
-    cpu_s = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)  # sending and polling
+    cpu_s = cpu_after - cpu_before  # sending and polling
     figures = {
         "e2e_latency_p50_ms": round(percentile(latencies, 50), 1),
         "e2e_latency_p99_ms": round(percentile(latencies, 99), 1),
@@ -1037,11 +963,6 @@ def write_samples(path: Path, samples: Sequence[Sample], windows: Sequence[tuple
                 "" if s.written_at is None else f"{1000 * s.seen - s.written_at:.1f}",
                 s.polls, int(overlaps(s.sent, s.seen, windows)),
             ])  # fmt: skip
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 HISTOGRAM_EDGES_MS = (10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 5000, 10000)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-from contextlib import contextmanager
 import math
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 JSON_PATH = HERE / "results.json"
@@ -28,6 +31,16 @@ ENGINE_VARIANTS = (
     ("native_over", "Flink SQL OVER", "five RANGE OVER windows, nested one per SELECT (Java) -> blackhole"),
     ("passthrough", "pass-through (ceiling)", "the same CSV source -> blackhole"),
 )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) of every benchmark figure, linear between closest ranks
+    (numpy's default)."""
+    if len(values) == 0:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"q must be within 0..100, got {q}")
+    return float(np.percentile(values, q))
 
 
 @contextmanager

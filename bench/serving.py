@@ -73,6 +73,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from bench.machine import group_cpu_seconds, load_1m, loads, machine_cpu_seconds
+
 REPO = Path(__file__).resolve().parents[1]
 LOGS = REPO / "bench" / "out" / "logs"
 DEFAULT_SECONDS = 25.0
@@ -201,7 +205,7 @@ class Children:
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.Popen:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"serving-{name}.log"
         with log.open("w") as out:
@@ -324,14 +328,27 @@ def produce_forever(topic: str, bootstrap: str, rate: float, users: int) -> None
 def run_pipeline(topic: str, group_id: str) -> None:
     """Child: the project's pipeline job for user_transactions on `topic`, unbounded (settings
     from SKEWLESS_* env), until SIGTERM takes its process group down."""
-    from features.transactions import USER_TRANSACTIONS
     from skewless.runner import run_job
     from skewless.settings import load_settings
 
     _die_with_parent()
     pin_from_env()
-    spec = dataclasses.replace(USER_TRANSACTIONS, source_topic=topic)
-    run_job(spec, load_settings(), bounded=False, until=None, group_id=group_id)
+    settings = load_settings()
+    spec = dataclasses.replace(_user_transactions(settings), source_topic=topic)
+    run_job(spec, settings, bounded=False, until=None, group_id=group_id)
+
+
+def _user_transactions(settings: Any) -> Any:
+    """The example repo's user_transactions from the catalogue, registering features/ first
+    (`skewless apply --repo features/`; a no-op once registered)."""
+    from skewless.registry.catalogue import Catalogue, registry_url
+    from skewless.registry.store import Registry
+
+    with Registry(registry_url(settings)) as registry:
+        plan = registry.apply(REPO / "features")
+    if plan.refused:
+        raise BenchError(f"the registry refused features/:\n{plan.render()}")
+    return Catalogue.from_settings(settings).spec("user_transactions")
 
 
 def watch_offsets(bootstrap: str, topic: str, group_id: str, every_s: float) -> None:
@@ -435,11 +452,11 @@ class Reads:
 
         from connectors.cassandra import cql
         from connectors.cassandra.session import connect_cluster
-        from skewless.serving.bench import BENCH_VIEWS
+        from skewless.serving.bench import bench_view
         from skewless.serving.store import FeatureStore
 
         self.rng = random.Random(5)
-        self.store = FeatureStore(BENCH_VIEWS, contact_points=self.contact_points, keyspace=self.keyspace)
+        self.store = FeatureStore([bench_view()], contact_points=self.contact_points, keyspace=self.keyspace)
         self.store.prepare()
         # The floor: its own cluster (same routing and consistency as the SDK's), the SDK's
         # statement text, rows as plain tuples; nothing else.
@@ -530,7 +547,7 @@ class _PhaseLine:
         recent = sorted(result.latencies_ms)  # answered in the last second
         self.line.show(f"{result.ok + result.errors:,}/{result.sent:,} answered, {result.errors} errors; last 1 s: "
                        f"p50 {percentile(recent, .5):.2f} ms, p99 {percentile(recent, .99):.2f} ms; {self.reporter.stream()}; "
-                       f"load {os.getloadavg()[0]:.2f}", force=int(self.line.elapsed) % 5 == 0)
+                       f"load {load_1m():.2f}", force=int(self.line.elapsed) % 5 == 0)
 
     def done(self, summary: dict[str, float]) -> None:
         self.line.done(f"{summary['sent']:,} requests, p50 {summary['p50_ms']:.3f} ms, p99 {summary['p99_ms']:.3f} ms, "
@@ -609,6 +626,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="CPUs of the producer, Kafka broker and job: none, last (default) or a list like 1 or 2-3")
     parser.add_argument("--seeded", type=int, default=10_000, help="bench20 entities seeded (drawn at random)")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    parser.add_argument("--baseline-tree", type=Path, metavar="DIR",
+                        help="(A/B) also run `skewless serve` from this checkout (e.g. `git worktree add DIR OLD`) and "
+                             "measure it as http_baseline, interleaved with http; recorded as http_ab_before/after_*")
+    parser.add_argument("--baseline-serve-args", default="", metavar="ARGS",
+                        help="extra arguments of the baseline's `skewless serve`, as its CLI takes them")
     parser.add_argument("--no-stream", action="store_true", help="(development) no producer and job")
     parser.add_argument("--no-record", action="store_true", help="(development) do not write bench/results.json")
     parser.add_argument("--job-timeout", type=float, default=300.0, help="seconds for the job to start and catch up")
@@ -638,6 +660,47 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _start_baseline(children: Children, args: argparse.Namespace, port: int, env: dict[str, str]) -> None:
+    """`skewless serve` of the bench view from another checkout: its own code on PYTHONPATH, run
+    from its folder."""
+    import shlex
+
+    tree = args.baseline_tree.resolve()
+    if not (tree / "skewless" / "cli.py").is_file():
+        raise BenchError(f"--baseline-tree {tree}: not a skewless checkout (no skewless/cli.py)")
+    command = [sys.executable, "-m", "skewless.cli", "serve", "--port", str(port),
+               *shlex.split(args.baseline_serve_args)]
+    children.start("serve_baseline", command, env | {"PYTHONPATH": str(tree)}, cwd=tree)
+
+
+def ab_figures(figures: dict[str, Any], baseline_tree: Path) -> dict[str, Any]:
+    """The A/B of `--baseline-tree`: before (the baseline checkout) and after (this one), with
+    what each ran on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def commit(tree: Path) -> str:
+        done = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        return done.stdout.strip() or "unknown"
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    out: dict[str, Any] = {"http_ab_before_commit": commit(baseline_tree), "http_ab_after_commit": commit(REPO),
+                           "http_ab_versions": {n: installed(n) for n in ("granian", "uvloop", "httptools")}}
+    for side, phase in (("before", "http_baseline"), ("after", "http")):
+        for stat in ("p50_ms", "p99_ms", "p999_ms", "errors"):
+            if f"{phase}_{stat}" in figures:
+                out[f"http_ab_{side}_{stat}"] = figures[f"{phase}_{stat}"]
+        out[f"http_ab_{side}_loadavg_1m"] = figures.get(f"{phase}_loadavg_1m")
+        out[f"http_ab_{side}_cpu_cores"] = figures.get(f"serving_serve{'_baseline' if side == 'before' else ''}_cpu_cores")
+    if out.get("http_ab_before_p99_ms"):
+        out["http_ab_after_vs_before_p99"] = round(out["http_ab_after_p99_ms"] / out["http_ab_before_p99_ms"], 3)
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from skewless.serving.bench import BENCH_KEYSPACE, seed, serve_command, serve_env, use_uvloop, wait_ready
     from skewless.settings import load_settings
@@ -648,7 +711,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for address in (*hosts.split(","), *bootstrap.split(",")):
         if address.strip().rpartition(":")[0] not in ("127.0.0.1", "localhost", "::1"):
             raise BenchError(f"{address!r} is not on this machine's loopback; the benchmark sends traffic only to 127.0.0.1")
-    load_at_start = round(os.getloadavg()[0], 2)
+    load_at_start = load_1m()
     stamp = time.strftime("%Y%m%d%H%M%S")
     topic, group_id = f"bench.serving.{stamp}", f"bench-serving-{stamp}"
     children = Children()
@@ -676,12 +739,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             children.start("pipeline", [sys.executable, "-m", "bench.serving", "_pipeline", topic, group_id], stream_env)
             children.start("producer", [sys.executable, "-m", "bench.serving", "_produce", topic, bootstrap,
                                         str(args.stream_rate), str(args.stream_users)], stream_env)
-        port = _free_port()
+        port, baseline_port = _free_port(), _free_port()
         if "http" in args.phases:
             children.start("serve", serve_command(port), serve_env(hosts) | {"PYTHONPATH": str(REPO)})
+        if args.baseline_tree:
+            _start_baseline(children, args, baseline_port, serve_env(hosts))
         reads = Reads(hosts, BENCH_KEYSPACE, args.seeded)
-        if "http" in args.phases:
-            wait_ready(port, alive=lambda: children.procs["serve"].poll() is None)
+        for name, serving_port in (("serve", port), ("serve_baseline", baseline_port)):
+            if name in children.procs:
+                wait_ready(serving_port, alive=lambda name=name: children.procs[name].poll() is None)
         with _monitor(args, children, env, bootstrap, topic, group_id) as monitor:
             reporter = Reporter(children, monitor)
             if monitor is not None:
@@ -702,8 +768,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "sdk": lambda s, p: _threads(reads.sdk, args.rate, s, p),
                 "sdk_async": lambda s, p: asyncio.run(_sdk_async(reads, args.rate, s, p)),
                 "http": lambda s, p: asyncio.run(_http(port, reads, args.rate, s, p)),
+                "http_baseline": lambda s, p: asyncio.run(_http(baseline_port, reads, args.rate, s, p)),
             }
             paths = [phase for phase in args.phases if phase != "sdk_batch100"]
+            if args.baseline_tree:  # measured right after http, slice by slice
+                paths.insert(paths.index("http") + 1 if "http" in paths else len(paths), "http_baseline")
             labels = {phase: f"{phase} @ {args.rate:g}/s" for phase in paths}
             measured = measure_rounds({labels[p]: runners[p] for p in paths}, args.rounds, args.warmup, args.seconds,
                                       reporter)
@@ -747,8 +816,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures |= {
         "serving_rate_per_s": args.rate, "serving_warmup_s": args.warmup, "serving_rounds": args.rounds, "serving_seeded_entities": args.seeded,
         "serving_entities_per_request": 1, "serving_features_per_entity": 20, "sdk_batch100_entities": BATCH,
-        "serving_loadavg_1m_at_start": load_at_start, "serving_loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-        "serving_loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "serving_cores": os.cpu_count(),
+        "serving_loadavg_1m_at_start": load_at_start, "serving_loadavg_1m_at_end": load_1m(),
+        "serving_loadavg_at_end": loads(), "serving_cores": psutil.cpu_count(),
         "serving_with_stream": not args.no_stream,
         "serving_stream_cpus": sorted(args.stream_cpus) if not args.no_stream else [],
         "serving_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -760,6 +829,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if "sdk_async_p99_ms" in figures and "driver_callback_p99_ms" in figures:
         figures["sdk_async_vs_driver_callback_p99"] = round(
             figures["sdk_async_p99_ms"] / figures["driver_callback_p99_ms"], 3)
+    if args.baseline_tree:
+        figures |= ab_figures(figures, args.baseline_tree)
     figures |= verdicts(figures)
     return figures
 
@@ -808,7 +879,7 @@ def _wait_for_job(children: Children, monitor: OffsetMonitor, timeout_s: float, 
             raise BenchError(f"the job did not catch up within {timeout_s:.0f} s (lag {monitor.lag():,} events); "
                              f"log {children.logs['pipeline']}"
                              + (f"; reading its offsets failed: {monitor.error}" if monitor.error else ""))
-        line.show(f"{reporter.stream()}, lag {monitor.lag():,}, load {os.getloadavg()[0]:.2f}" + (f" ({monitor.error})" if monitor.error else ""),
+        line.show(f"{reporter.stream()}, lag {monitor.lag():,}, load {load_1m():.2f}" + (f" ({monitor.error})" if monitor.error else ""),
                   force=int(line.elapsed) % 10 == 0)
         time.sleep(1.0)
     line.done(f"running: {reporter.stream()}")
@@ -830,9 +901,10 @@ def _rows_written_since(reads: Reads, since_ms: int) -> int:
     """user_transactions rows the job wrote to Cassandra since the measurements began."""
     from connectors.cassandra.reader import epoch_ms
     from connectors.cassandra.views import view_table
-    from features.transactions import USER_TRANSACTIONS
+    from skewless.registry.catalogue import Catalogue
 
-    rows = reads._session.execute(f"SELECT written_at FROM {reads.keyspace}.{view_table(USER_TRANSACTIONS)}")
+    spec = Catalogue.from_settings().spec("user_transactions")  # registered by run_pipeline
+    rows = reads._session.execute(f"SELECT written_at FROM {reads.keyspace}.{view_table(spec)}")
     return sum(1 for (written,) in rows if written is not None and epoch_ms(written) >= since_ms)
 
 

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.__main__ import _env_int
+from bench.machine import peak_rss_bytes, reset_peak_rss, rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "training"
@@ -162,22 +163,6 @@ def ensure_data(params: Params) -> None:
     line.done(f"{n:,} history rows in {params.days} day partitions, {params.labels:,} labels, in {params.dir.relative_to(REPO)}")
 
 
-def _status_kib(field: str) -> int | None:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    """Restart VmHWM at the current RSS (Linux: write 5 to clear_refs)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def child(params: Params, chunk_rows: int) -> dict:
     """In a fresh process: time get_historical_features and its peak RSS."""
     import pyarrow.parquet as pq
@@ -194,18 +179,17 @@ def child(params: Params, chunk_rows: int) -> dict:
     import pyiceberg.io.pyarrow  # noqa: F401
 
     load_pyiceberg_catalog(cfg)
-    line = Meter("training set")
-    progress = lambda done, total: line.show(f"{done:,}/{total:,} labels joined ({100 * done // total}%)")  # noqa: E731
-    reset = _reset_peak_rss()
-    before_kib = _status_kib("VmRSS") or 0
+    line = Meter("training set: labels joined")
+    reset = reset_peak_rss()
+    before_kib = rss_bytes() // 1024
     started = time.perf_counter()
     catalog = load_pyiceberg_catalog(cfg)  # part of the call's cost, as in the CLI
     result = get_historical_features(
         labels, VIEW, cfg, params.ttl_days * 86_400_000, "event_time", catalog=catalog,
-        chunk_rows=chunk_rows, progress=progress,
+        chunk_rows=chunk_rows, progress=line,
     )
     seconds = time.perf_counter() - started
-    peak_kib = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = peak_rss_bytes() // 1024 if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     line.done(f"{result.num_rows:,} labels in {seconds:.2f} s")
     present = result.num_rows - result.column(FEATURES[0]).null_count
     return {

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from skewless.dsl.repo import FeatureRepo
@@ -44,7 +45,7 @@ def percentile(ordered: list[float], q: float) -> float:
         raise ValueError(f"percentile q={q!r}: expected 0 <= q <= 1")
     if not ordered:
         return float("nan")
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    return float(np.percentile(ordered, 100 * q, method="inverted_cdf"))
 
 
 @dataclass(frozen=True)
