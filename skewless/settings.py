@@ -87,8 +87,8 @@ class CassandraSettings(_Section):
     storage_port: Port = Field(7000, description="inter-node port of the local stack's node")
     local_dc: str = "datacenter1"
     keyspace: Identifier = "skewless"
-    # For clusters with authentication or TLS. The read path will take them; the job's sink
-    # does not use them yet, so a job can only write to a cluster without either.
+    # For clusters with authentication or TLS: the read path (online get, the SDK) uses them;
+    # the job's sink does not yet, so a job can only write to a cluster without either.
     username: str = Field("", description="login for password authentication (empty: none)")
     password: SecretStr = Field(SecretStr(""), description="password for `username`")
     tls_ca_file: Path | None = Field(None, description="PEM file of the CA that signed the nodes' certificates")
@@ -101,8 +101,8 @@ class CassandraSettings(_Section):
 
 class IcebergSettings(_Section):
     namespace: Identifier = "skewless"
-    # `skewless training-set` reads these two (its --catalog-uri, --warehouse); empty: the
-    # SQLite catalog and warehouse under <home>/iceberg.
+    # Read by skewless.training.catalog; empty: the SQLite catalog and warehouse under
+    # <home>/iceberg.
     uri: str = Field("", description="catalog URI: sqlite:////abs/path.db or postgresql://...")
     warehouse: str = Field("", description="warehouse URI, e.g. file:///abs/dir")
 
