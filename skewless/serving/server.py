@@ -11,8 +11,12 @@ bounds the head's arrival (`header_read_timeout`, which also bounds an idle keep
 connection's wait for its next request), its size (`max_buffer_size`; more than 100
 headers is refused too), answering 431 to an oversized head. The body's deadline and the
 411 for a POST without a length are the app's (`FeatureServer`): hyper has neither.
-Measured A/B against the old server: see the README's serving section and bench/results.json
-(`http_ab_*`).
+Measured against the old server (`bench.serving --baseline-tree`, interleaved slices, a job
+running, 500 req/s; bench/results.json `http_ab_*`): granian costs about 0.15 ms more CPU
+per request (0.54 vs 0.39 ms; 24-58% more in every run), and its p99 was within the
+noise of this shared 2-core machine (after/before 0.1x to 2.3x over six runs, load 3-21).
+Tried and left: runtime_mode "st" (no less CPU), task_impl "rust" (less CPU, but its tasks
+ignore asyncio's timeouts, so the body deadline never fired).
 
 Process model: granian's supervisor binds nothing itself on Linux; its one worker
 process (forked, so it inherits the app object) binds with SO_REUSEPORT, runs the app's
