@@ -145,6 +145,7 @@ class FeatureServer:
         if self.store is not None:
             await loop.run_in_executor(None, self.store.close)
             self.store = None
+        log.info("shutdown complete: serving log flushed, Cassandra session closed")
 
     # -- requests ------------------------------------------------------------------
 
