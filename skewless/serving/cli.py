@@ -66,21 +66,27 @@ def serve(host, port, view_names, max_entities, consistency, read_timeout_ms, lo
         parse_contact_points(settings.cassandra.hosts)
     except ValueError as exc:
         raise ConfigError(f"SKEWLESS_CASSANDRA_HOSTS: {exc}") from exc
-    serving_log = None
+    log_directory = log_path or settings.home / "serving-log"
     if log_sample > 0:
-        serving_log = ServingLog(log_path or settings.home / "serving-log", log_sample)
-        click.echo(f"logging {log_sample:.0%} of requests to {serving_log.directory}", err=True)
-    metrics = ServingMetrics()
+        ServingLog(log_directory, log_sample).close()  # a bad directory is one line here, not in the worker
+        click.echo(f"logging {log_sample:.0%} of requests to {log_directory}", err=True)
 
-    def make_store() -> FeatureStore:
-        return FeatureStore.from_settings(
-            settings, views, max_entities=max_entities, consistency=consistency,
-            request_timeout_s=read_timeout_ms / 1000, log=serving_log, on_read=metrics.observe_read,
-        )
+    def make_app() -> FeatureServer:
+        """Run in the server's worker process: threads (the serving log's writer, the driver's)
+        do not survive the fork that starts it, so nothing that owns one is built before."""
+        serving_log = ServingLog(log_directory, log_sample) if log_sample > 0 else None
+        metrics = ServingMetrics()
 
-    app = FeatureServer(make_store, metrics=metrics, serving_log=serving_log, freeze_gc=True,
-                        body_timeout_s=body_timeout_s)
-    run_server(app, host, port, ServerLimits(header_timeout_s=header_timeout_s, graceful_timeout_s=graceful_timeout_s))
+        def make_store() -> FeatureStore:
+            return FeatureStore.from_settings(
+                settings, views, max_entities=max_entities, consistency=consistency,
+                request_timeout_s=read_timeout_ms / 1000, log=serving_log, on_read=metrics.observe_read,
+            )
+
+        return FeatureServer(make_store, metrics=metrics, serving_log=serving_log, freeze_gc=True,
+                             body_timeout_s=body_timeout_s)
+
+    run_server(make_app, host, port, ServerLimits(header_timeout_s=header_timeout_s, graceful_timeout_s=graceful_timeout_s))
 
 
 @click.command()

@@ -19,8 +19,9 @@ Tried and left: runtime_mode "st" (no less CPU), task_impl "rust" (less CPU, but
 ignore asyncio's timeouts, so the body deadline never fired).
 
 Process model: granian's supervisor binds nothing itself on Linux; its one worker
-process (forked, so it inherits the app object) binds with SO_REUSEPORT, runs the app's
-lifespan (connect, prepare) and serves. On SIGTERM/SIGINT the supervisor stops the
+process (forked) builds the app, binds with SO_REUSEPORT, runs the app's lifespan
+(connect, prepare) and serves. The app is built there, not before the fork: a thread
+started in the supervisor (the serving log's writer) would not exist in the worker. On SIGTERM/SIGINT the supervisor stops the
 worker, hyper stops accepting and lets requests in flight finish, then lifespan
 shutdown flushes the serving log and closes the Cassandra session; a worker still busy
 after the graceful timeout is killed.
@@ -33,6 +34,7 @@ import errno
 import logging
 import math
 import socket
+from collections.abc import Callable
 
 from skewless.errors import ConfigError
 from skewless.serving.http import FeatureServer
@@ -70,15 +72,17 @@ def claim_address(host: str, port: int) -> int:
         raise ConfigError(f"cannot listen on {host}:{port}: {why}; use --host 127.0.0.1 or a free --port") from None
 
 
-def run_server(app: FeatureServer, host: str, port: int, limits: ServerLimits = ServerLimits()) -> None:
-    """Serve `app` on `host:port` until SIGTERM/SIGINT, then drain (see the module docstring)."""
+def run_server(make_app: Callable[[], FeatureServer], host: str, port: int, limits: ServerLimits = ServerLimits()) -> None:
+    """Serve the app `make_app()` builds on `host:port` until SIGTERM/SIGINT, then drain (see the
+    module docstring). `make_app` runs in the worker process, after the fork: what it builds may
+    start threads."""
     from granian import Granian
     from granian.constants import Interfaces, Loops
     from granian.http import HTTP1Settings
 
     port = claim_address(host, port)
     server = Granian(
-        "skewless.serving",  # a label only: the app object itself is handed over below
+        "skewless.serving",  # a label only: the app comes from make_app, below
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -96,4 +100,4 @@ def run_server(app: FeatureServer, host: str, port: int, limits: ServerLimits = 
         log_access=False,
     )
     log.info("serving on http://%s:%d (granian)", host, port)
-    server.serve(target_loader=lambda *_args, **_kwargs: app, wrap_loader=False)
+    server.serve(target_loader=make_app, wrap_loader=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from skewless.serving.verify import read_log
 from tests.unit.serving.server_app import BODY_TIMEOUT_S, LIMITS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,8 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, delay_s: float = 0.0) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.unit.serving.server_app", str(port), str(delay_s)],
+def start_server(port: int, delay_s: float = 0.0, log_dir: Path | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.unit.serving.server_app", str(port), str(delay_s),
+                             *([str(log_dir)] if log_dir else [])],
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
@@ -202,9 +204,9 @@ def test_malformed_http_is_a_4xx(port):
     assert get(port, "/healthz")[0] == 200
 
 
-def test_sigterm_lets_the_request_in_flight_finish_then_closes_the_store():
+def test_sigterm_lets_the_request_in_flight_finish_then_closes_the_store_and_flushes_the_log(tmp_path):
     port = free_port()
-    proc = start_server(port, delay_s=1.5)
+    proc = start_server(port, delay_s=1.5, log_dir=tmp_path)
     with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
         s.sendall(post())
         time.sleep(0.5)  # the read is in flight when SIGTERM comes
@@ -218,6 +220,8 @@ def test_sigterm_lets_the_request_in_flight_finish_then_closes_the_store():
     output = stop(proc)
     assert status_of(reply) == 200 and b'"value":4' in reply, output
     assert proc.returncode == 0 and "store closed" in output, output
+    logged = read_log([tmp_path])  # written by the log's thread, which runs in the worker process
+    assert [(e.entity, e.feature, e.value) for e in logged] == [("u1", "n_tx", 4)]
 
 
 @pytest.mark.parametrize("host", ["10.1.2.3", "127.0.0.1"])
