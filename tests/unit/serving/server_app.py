@@ -25,17 +25,22 @@ class SlowStore(FakeStore):
         super().__init__({("users", "u1"): live(1_699_999_000_000, avg_amount=12.5, n_tx=4, max_amount=30.0)})
         self.delay_s = delay_s
         self.log = log
+        self.in_flight = 0
 
     async def get_online_features_async(self, entities: Any, features: Any) -> OnlineResponse:
-        await asyncio.sleep(self.delay_s)
-        response = await super().get_online_features_async(entities, features)
+        self.in_flight += 1
+        try:
+            await asyncio.sleep(self.delay_s)
+            response = await super().get_online_features_async(entities, features)
+        finally:
+            self.in_flight -= 1
         if self.log is not None:
             self.log.record(response)
         return response
 
     def close(self) -> None:
         super().close()
-        print("store closed", flush=True)  # what the graceful-shutdown test waits for
+        print(f"store closed with {self.in_flight} reads in flight", flush=True)  # what the graceful-stop test checks
 
 
 def main(port: int, delay_s: float, log_dir: Path | None) -> None:

@@ -219,7 +219,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_closes_the_store_and_flu
             reply += chunk
     output = stop(proc)
     assert status_of(reply) == 200 and b'"value":4' in reply, output
-    assert proc.returncode == 0 and "store closed" in output, output
+    assert proc.returncode == 0 and "store closed with 0 reads in flight" in output, output
     logged = read_log([tmp_path])  # written by the log's thread, which runs in the worker process
     assert [(e.entity, e.feature, e.value) for e in logged] == [("u1", "n_tx", 4)]
 
