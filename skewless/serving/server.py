@@ -11,12 +11,14 @@ bounds the head's arrival (`header_read_timeout`, which also bounds an idle keep
 connection's wait for its next request), its size (`max_buffer_size`; more than 100
 headers is refused too), answering 431 to an oversized head. The body's deadline and the
 411 for a POST without a length are the app's (`FeatureServer`): hyper has neither.
-Measured against the old server (`bench.serving --baseline-tree`, interleaved slices, a job
-running, 500 req/s; bench/results.json `http_ab_*`): granian costs about 0.15 ms more CPU
-per request (0.54 vs 0.39 ms; 24-58% more in every run), and its p99 was within the
-noise of this shared 2-core machine (after/before 0.1x to 2.3x over six runs, load 3-21).
-Tried and left: runtime_mode "st" (no less CPU), task_impl "rust" (less CPU, but its tasks
-ignore asyncio's timeouts, so the body deadline never fired).
+The price, measured against the old server (`bench.serving --baseline-tree`, interleaved
+slices, a job running, 500 req/s; bench/results.json `http_ab_*`): granian costs about
+0.2 ms more CPU per request (0.68 vs 0.48 ms in the last run; 24-58% more in every run),
+and in the quieter runs its p99 was 1.7-2x the old server's (99 vs 59 ms, 12 vs 6 ms);
+p50 1.5-2.1 ms vs 1.2-1.7 ms. The target "p99 no worse" is not met; the defects above
+were judged to outweigh it. Tried and left: runtime_mode "st" (no less CPU), task_impl
+"rust" (less CPU, but its tasks ignore asyncio's timeouts: the body deadline never fired),
+granian's RSGI interface instead of ASGI (no less CPU, p99 still ~2x).
 
 Process model: granian's supervisor binds nothing itself on Linux; its one worker
 process (forked) builds the app, binds with SO_REUSEPORT, runs the app's lifespan
