@@ -556,7 +556,7 @@ def bench_settings() -> Any:
 def _catalog(settings: Any) -> Any:
     from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 
-    return load_pyiceberg_catalog(CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace))
+    return load_pyiceberg_catalog(CatalogConfig.from_settings(settings))
 
 
 def purge_history(settings: Any, spec: Any) -> None:

@@ -9,7 +9,7 @@ SQLite catalog and warehouse under `bench/out/training/<parameters>/`, beside 1M
 Both are cached by their parameters, so a rerun only measures.
 
 Measured, each on the same labels and history:
-- `training_label_rows_per_s`: `get_historical_features(..., as_of="event_time")` end
+- `training_label_rows_per_s`: `join_history(..., as_of="event_time")` end
   to end (catalog, pruned chunked scans, point-in-time joins, labels' order restored),
   in a fresh child process whose peak RSS during the call is `training_peak_rss_mb`;
 - `duckdb_raw_rows_per_s`: a plain DuckDB `ASOF LEFT JOIN` of the same labels against
@@ -164,12 +164,12 @@ def ensure_data(params: Params) -> None:
 
 
 def child(params: Params, chunk_rows: int) -> dict:
-    """In a fresh process: time get_historical_features and its peak RSS."""
+    """In a fresh process: time join_history and its peak RSS."""
     import pyarrow.parquet as pq
 
     from skewless.progress import Meter
     from connectors.iceberg.catalog import load_pyiceberg_catalog
-    from skewless.training import get_historical_features
+    from skewless.training import join_history
 
     labels = pq.read_table(params.labels_path)
     cfg = _catalog_cfg(params)
@@ -184,7 +184,7 @@ def child(params: Params, chunk_rows: int) -> dict:
     before_kib = rss_bytes() // 1024
     started = time.perf_counter()
     catalog = load_pyiceberg_catalog(cfg)  # part of the call's cost, as in the CLI
-    result = get_historical_features(
+    result = join_history(
         labels, VIEW, cfg, params.ttl_days * 86_400_000, "event_time", catalog=catalog,
         chunk_rows=chunk_rows, progress=line,
     )
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=full.days, help="days the history spans (one partition each)")
     parser.add_argument("--ttl-days", type=int, default=full.ttl_days)
     parser.add_argument("--seed", type=int, default=full.seed)
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="get_historical_features(chunk_rows=)")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="join_history(chunk_rows=)")
     parser.add_argument("--no-record", action="store_true", help="print the figures, leave bench/results.json alone")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         options = RunOptions(args.bounded, args.until, args.group_id or default_group_id(specs))
-        catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+        catalog = CatalogConfig.from_settings(settings)
         run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state, args.from_scratch)
     except SkewlessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -36,7 +36,7 @@ def run_demo(events: int, users: int, repo: Path) -> None:
     from skewless.events.producer import produce
     from skewless.registry.catalogue import Catalogue
     from skewless.runner import run_job, write_schemas
-    from skewless.training.catalog import catalog_config
+    from connectors.iceberg.catalog import CatalogConfig
 
     settings = load_settings(job={"checkpoint_interval_ms": 2_000})
     _step(f"registering the feature repo {repo} (skewless apply --repo {repo})")
@@ -61,7 +61,7 @@ def run_demo(events: int, users: int, repo: Path) -> None:
     _step(f"a point-in-time-correct training set of {user_view.name} from the Iceberg history")
     show_training_set(settings, user_view, _entities([user_view], shape)[user_view.name], shape.end_ms)
 
-    catalog = catalog_config(settings)
+    catalog = CatalogConfig.from_settings(settings)
     history = load_pyiceberg_catalog(catalog).load_table(history_identifier(catalog.namespace, user_view.name))
     rows = history.scan().to_arrow().num_rows
     bad = sum(report.malformed.values())
@@ -95,7 +95,7 @@ def reset_demo(specs: Sequence[ViewSpec], settings: Settings) -> None:
     from connectors.cassandra.views import view_table
     from connectors.iceberg.catalog import load_pyiceberg_catalog
     from connectors.iceberg.history import history_identifier
-    from skewless.training.catalog import catalog_config
+    from connectors.iceberg.catalog import CatalogConfig
 
     topics = {TOPIC, f"{TOPIC}.dead-letters"}
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap, client_id="skewless-demo")
@@ -116,7 +116,7 @@ def reset_demo(specs: Sequence[ViewSpec], settings: Settings) -> None:
             session.execute(f"DROP TABLE IF EXISTS {keyspace}.{view_table(spec)}", timeout=60)
     finally:
         cluster.shutdown()
-    catalog = catalog_config(settings)
+    catalog = CatalogConfig.from_settings(settings)
     iceberg = load_pyiceberg_catalog(catalog)
     for spec in specs:
         identifier = history_identifier(catalog.namespace, spec.name)
@@ -145,13 +145,12 @@ def show_training_set(settings: Settings, spec: ViewSpec, entities: list[str], e
     import pandas as pd
 
     from skewless.training import get_historical_features
-    from skewless.training.catalog import catalog_config
 
     labels = pd.DataFrame(
         [(entity, end_ms - d * DAY_MS, i % 2) for i, entity in enumerate(entities) for d in (45, 20, 1)],
         columns=[spec.entity_key, "timestamp", "label"],
     )
-    training = get_historical_features(labels, spec.name, catalog_config(settings), spec.ttl_ms).to_pandas()
+    training = get_historical_features(labels, spec, settings=settings).to_pandas()
     training["timestamp"] = pd.to_datetime(training["timestamp"], unit="ms", utc=True)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         click.echo(training.to_string(index=False))

@@ -101,7 +101,7 @@ class CassandraSettings(_Section):
 
 class IcebergSettings(_Section):
     namespace: Identifier = "skewless"
-    # Read by skewless.training.catalog; empty: the SQLite catalog and warehouse under
+    # Read by CatalogConfig.from_settings (job and readers alike); empty: the SQLite catalog and warehouse under
     # <home>/iceberg.
     uri: str = Field("", description="catalog URI: sqlite:////abs/path.db or postgresql://...")
     warehouse: str = Field("", description="warehouse URI, e.g. file:///abs/dir")

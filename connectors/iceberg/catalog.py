@@ -37,12 +37,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, PositiveInt, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveInt, SecretStr, ValidationError, model_validator
 
 from connectors.iceberg.errors import IcebergError
+from skewless.errors import ConfigError
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
+
+    from skewless.settings import Settings
 
 JDBC_CATALOG_IMPL = "org.apache.iceberg.jdbc.JdbcCatalog"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,6 +69,19 @@ class CatalogConfig(BaseModel):
     password: SecretStr | None = None  # PostgreSQL password (never in the URL)
     token: SecretStr | None = None  # REST bearer token
     busy_timeout_ms: PositiveInt = 30_000  # SQLite: how long a contended write waits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CatalogConfig:
+        """The catalog the settings place: the one the job writes and every reader reads.
+
+        SKEWLESS_HOME holds the default SQLite catalog and warehouse; SKEWLESS_ICEBERG_NAMESPACE,
+        SKEWLESS_ICEBERG_URI and SKEWLESS_ICEBERG_WAREHOUSE override them."""
+        given = {"uri": settings.iceberg.uri, "warehouse": settings.iceberg.warehouse}
+        try:
+            return cls(state_dir=settings.home, namespace=settings.iceberg.namespace, **{k: v for k, v in given.items() if v})
+        except ValidationError as exc:
+            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ConfigError(f"the Iceberg catalog settings are invalid (SKEWLESS_ICEBERG_*): {problems}") from None
 
     @model_validator(mode="before")
     @classmethod

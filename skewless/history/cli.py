@@ -2,7 +2,7 @@
 `skewless history clean VIEW`: remove the files no snapshot of its history references.
 
 The view comes from the catalogue (the registry), for its default settling time; the
-Iceberg catalog is the pipeline's (skewless.training.catalog: SKEWLESS_HOME, SKEWLESS_ICEBERG_*).
+Iceberg catalog is the pipeline's (CatalogConfig.from_settings: SKEWLESS_HOME, SKEWLESS_ICEBERG_*).
 """
 
 from __future__ import annotations
@@ -89,12 +89,12 @@ def compact(view: str, older_than: str | None, dry_run: bool) -> None:
     so that training-set reads prune them; each partition is replaced in one snapshot."""
     from connectors.iceberg.compaction import compact_history
     from skewless.settings import load_settings
-    from skewless.training.catalog import catalog_config
+    from connectors.iceberg.catalog import CatalogConfig
 
     settings = load_settings()
     spec = _view_spec(settings, view)
     settle = parse_duration(older_than) if older_than is not None else default_older_than(spec)
-    cfg = catalog_config(settings)
+    cfg = CatalogConfig.from_settings(settings)
     click.echo(f"{'dry run: ' if dry_run else ''}compacting {spec.name}'s history, days ended more than {settle} ago")
     report = compact_history(cfg, spec.name, settle, dry_run=dry_run, on_partition=_say)
     done = len(report.compacted)
@@ -113,11 +113,11 @@ def clean(view: str, older_than: str | None, dry_run: bool, expire: bool) -> Non
     references (left by killed job attempts); prints one JSON line of counts and bytes."""
     from connectors.iceberg.orphans import clean_history
     from skewless.settings import load_settings
-    from skewless.training.catalog import catalog_config
+    from connectors.iceberg.catalog import CatalogConfig
 
     settings = load_settings()
     spec = _view_spec(settings, view)
     interval = settings.job.checkpoint_interval_ms
     age = parse_duration(older_than) if older_than is not None else default_clean_older_than(interval)
-    report = clean_history(catalog_config(settings), spec.name, age, dry_run=dry_run, expire=expire)
+    report = clean_history(CatalogConfig.from_settings(settings), spec.name, age, dry_run=dry_run, expire=expire)
     click.echo(json.dumps(report.to_dict()))

@@ -120,7 +120,7 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
     from skewless.serving.store import FeatureStore
     from skewless.serving.verify import Served, read_log, verify_served
     from skewless.settings import load_settings
-    from skewless.training.catalog import catalog_config
+    from connectors.iceberg.catalog import CatalogConfig
 
     if not log_paths and not sample_live:
         raise click.UsageError("pass --log PATH (a serving log) and/or --sample-live N")
@@ -138,7 +138,7 @@ def verify(log_paths, sample_live, view_names, max_write_lag_ms, wait_s, paralle
                 response = store.get_online_features(keys, [f"{name}:*"])
                 entries += [Served.from_record(r) for r in served_records(response)]
     report = verify_served(
-        entries, views, catalog_config(settings), max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
+        entries, views, CatalogConfig.from_settings(settings), max_write_lag_ms=max_write_lag_ms, wait_s=wait_s,
         parallelism=parallelism or settings.job.parallelism, history_complete=history_complete,
         finished=lambda spec, job: wrote_last_and_finished(settings.home, spec.uid, job),
     )

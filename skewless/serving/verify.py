@@ -2,7 +2,7 @@
 training set built "as it was known" gives for the same entity at the instant it was served.
 
 For each served record (entity, view, feature, value, served_at) the value is recomputed
-with `get_historical_features(..., as_of="known_time")` at `served_at`, and compared exactly.
+with `join_history(..., as_of="known_time")` at `served_at`, and compared exactly.
 
 Two races are handled explicitly rather than hidden:
 
@@ -52,7 +52,7 @@ from skewless.serving.log import Served, read_log
 from skewless.serving.report import FeatureTally, Mismatch, VerifyReport
 from skewless.serving.settle import FINAL_CHECKPOINT, epoch_ms_list, iso, wait_settled
 from skewless.spec import ViewSpec
-from skewless.training import get_historical_features
+from skewless.training import join_history
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -147,7 +147,7 @@ def _recompute(
         spec.entity_key: pa.array([p[0] for p in distinct], pa.string()),
         "timestamp": pa.array([p[1] for p in distinct], pa.int64()),
     })
-    result = get_historical_features(labels, spec.name, cfg, spec.ttl_ms, "known_time", catalog=catalog)
+    result = join_history(labels, spec.name, cfg, spec.ttl_ms, "known_time", catalog=catalog)
     columns = {name: result[name].to_pylist() for name in spec.feature_names}
     return {p: {name: columns[name][i] for name in spec.feature_names} for i, p in enumerate(distinct)}
 

@@ -20,7 +20,7 @@ from skewless.errors import SkewlessError
 from skewless.options import WritablePath
 from skewless.spec import ViewSpec
 from skewless.training.errors import TrainingSetError
-from skewless.training.historical import DEFAULT_CHUNK_ROWS, iter_historical_features
+from skewless.training.historical import DEFAULT_CHUNK_ROWS, iter_join_history
 from skewless.training.pit import AS_OF_MODES
 from skewless.progress import Meter
 
@@ -67,7 +67,7 @@ def write_tables(tables: Iterator[pa.Table], path: Path) -> int:
                 writer = pq.ParquetWriter(partial, table.schema) if parquet else pacsv.CSVWriter(partial, table.schema)
             writer.write_table(table)
             rows += table.num_rows
-        if writer is None:  # iter_historical_features yields at least one table, even empty
+        if writer is None:  # iter_join_history yields at least one table, even empty
             raise TrainingSetError(f"no rows to write to {path}")
         writer.close()
         writer = None
@@ -104,16 +104,15 @@ def training_set(
     quiet: bool,
 ) -> None:
     """Join labels with point-in-time-correct features from the view's Iceberg history."""
-    from connectors.iceberg.catalog import load_pyiceberg_catalog
+    from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
     from connectors.iceberg.history import HistoryTable, history_identifier
     from skewless.registry.catalogue import Catalogue
     from skewless.settings import load_settings
-    from skewless.training.catalog import catalog_config
 
     try:
         settings = load_settings()
         spec = Catalogue.from_settings(settings).spec(view)
-        cfg = catalog_config(settings)
+        cfg = CatalogConfig.from_settings(settings)
         catalog = load_pyiceberg_catalog(cfg)
         from pyiceberg.exceptions import NoSuchTableError
 
@@ -130,7 +129,7 @@ def training_set(
         check_labels(labels, labels_path, spec, timestamp_column)
         bar = Meter("training set: labels joined", enabled=False if quiet else None, log_every_s=None)
         bar(0, labels.num_rows)
-        batches = iter_historical_features(
+        batches = iter_join_history(
             labels, history, cfg, spec.ttl_ms, as_of,  # type: ignore[arg-type]
             timestamp_column=timestamp_column, catalog=catalog, chunk_rows=chunk_rows, progress=bar,
         )

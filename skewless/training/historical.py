@@ -23,6 +23,9 @@ import pyarrow.compute as pc
 
 from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import META_COLUMNS, HistoryTable, history_identifier
+from skewless.registry.catalogue import Catalogue
+from skewless.settings import Settings, load_settings
+from skewless.spec import ViewSpec
 from skewless.training.errors import TrainingSetError
 from skewless.training.keys import KeyCoder
 from skewless.training.labels import check_keys, label_times_us, to_arrow
@@ -311,6 +314,32 @@ def _with_features(labels: pa.Table, names: list[str], features: pa.Table) -> pa
 
 def get_historical_features(
     labels: Any,
+    view: str | ViewSpec,
+    as_of: AsOf = "event_time",
+    *,
+    settings: Settings | None = None,
+    timestamp_column: str = "timestamp",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """The labels, unchanged and in their order, with the view's features at each label's time.
+
+    view: a registered view's name (resolved through the registry) or its ViewSpec; its TTL,
+      key and history table come from the spec, so training expires values exactly as
+      serving does. settings: where the registry and the Iceberg catalog are (default:
+      the environment's).
+    labels, as_of, timestamp_column, chunk_rows, progress: as `join_history`.
+    """
+    settings = settings or load_settings()
+    spec = view if isinstance(view, ViewSpec) else Catalogue.from_settings(settings).spec(view)
+    return join_history(
+        labels, spec.name, CatalogConfig.from_settings(settings), spec.ttl_ms, as_of,
+        timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=progress,
+    )
+
+
+def join_history(
+    labels: Any,
     view: str | HistoryTable,
     catalog_cfg: CatalogConfig,
     ttl: timedelta | int | None,
@@ -321,7 +350,10 @@ def get_historical_features(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> pa.Table:
-    """The labels, unchanged and in their order, with the view's features at each label's time.
+    """The labels, unchanged and in their order, with a history table's features at each label's time.
+
+    The table-level join under `get_historical_features`, for a history read without its
+    view's spec (so the TTL is the caller's to give).
 
     labels: a pandas DataFrame or Arrow table with the view's entity key column(s) and
       `timestamp_column` (integer epoch ms, or tz-aware timestamps); other columns pass through.
@@ -343,7 +375,7 @@ def get_historical_features(
     return _with_features(table_in, names, rows(0, table_in.num_rows))
 
 
-def iter_historical_features(
+def iter_join_history(
     labels: Any,
     view: str | HistoryTable,
     catalog_cfg: CatalogConfig,
@@ -353,7 +385,7 @@ def iter_historical_features(
     batch_rows: int = 100_000,
     **options: Any,
 ) -> Iterator[pa.Table]:
-    """get_historical_features' rows (same arguments and keyword options) as consecutive
+    """join_history's rows (same arguments and keyword options) as consecutive
     tables of up to batch_rows rows, in label order (one empty table for no labels), for
     writing to a file without building the whole result first.
 
@@ -361,7 +393,7 @@ def iter_historical_features(
     what is held until the end is the feature columns, not the history."""
     unknown = set(options) - {"timestamp_column", "catalog", "chunk_rows", "progress"}
     if unknown:
-        raise TypeError(f"iter_historical_features got unexpected options {sorted(unknown)}")
+        raise TypeError(f"iter_join_history got unexpected options {sorted(unknown)}")
     table_in, names, rows = _prepared(
         labels, view, catalog_cfg, ttl, as_of, options.get("timestamp_column", "timestamp"),
         options.get("catalog"), options.get("chunk_rows", DEFAULT_CHUNK_ROWS), options.get("progress"),

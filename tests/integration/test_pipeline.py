@@ -53,7 +53,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
 
 def history_rows(spec, settings) -> list[dict]:
     """The history as it happened: per (entity, valid_from), the highest version (corrections win)."""
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    catalog = CatalogConfig.from_settings(settings)
     table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     latest: dict[tuple, dict] = {}
     for row in table.scan().to_arrow().to_pylist():
@@ -115,8 +115,7 @@ def test_training_set_equals_the_oracle_at_every_label_time(pipeline_run) -> Non
         for ts, _ in rng.sample(events, min(6, len(events))):
             labels += [(user, ts, "at-event"), (user, ts - 1, "just-before"), (user, ts + 3_600_000, "hour-after")]
     frame = pd.DataFrame(labels, columns=[spec.entity_key, "timestamp", "why"])
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
-    result = get_historical_features(frame, spec.name, catalog, spec.ttl_ms).to_pandas()
+    result = get_historical_features(frame, spec, settings=settings).to_pandas()
     assert list(result["why"]) == list(frame["why"])  # order and label columns pass through
     for (user, t, why), (_, out) in zip(labels, result.iterrows()):
         events = by_user[user]

@@ -79,7 +79,7 @@ def test_a_bounded_run_ends_with_its_summary(unique_name: str) -> None:
     assert view["events_in"] == decoded(report)
     assert view["dead_letters"] == codes(report, VIEW_CODES)
     assert view["late_events"] == 0
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    catalog = CatalogConfig.from_settings(settings)
     history = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     assert view["updates_out"] == history.scan().to_arrow().num_rows > report.events
 

@@ -73,7 +73,7 @@ def instants(rows: list[dict], key: str) -> set[tuple[str, int]]:
 def all_rows(spec: ViewSpec, settings: Settings) -> list[dict]:
     from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    catalog = CatalogConfig.from_settings(settings)
     table = load_pyiceberg_catalog(catalog).load_table(f"{settings.iceberg.namespace}.{spec.name}_history")
     return table.scan().to_arrow().to_pylist()
 

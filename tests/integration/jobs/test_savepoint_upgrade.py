@@ -45,7 +45,7 @@ def by_key(records: list[dict], spec: ViewSpec) -> Events:
 
 
 def start(specs: list[ViewSpec], settings: Settings, group: str, savepoint: str | None = None) -> JobClient:
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    catalog = CatalogConfig.from_settings(settings)
     lineage = Lineage(settings.home, topic_of(specs), [s.uid for s in specs])
     prepare_sinks(specs, settings, catalog)
     env, t_env = make_environment(settings, lineage, restore_point_at(savepoint) if savepoint else None, bounded=False)

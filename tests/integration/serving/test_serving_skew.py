@@ -162,7 +162,7 @@ def test_every_value_served_during_the_job_equals_the_known_time_history(served_
     assert run["counts"]["http"] >= 20
     assert len(entries) >= (run["counts"]["sdk"] * 3 + run["counts"]["async"] + run["counts"]["http"] * 3) * 4
     assert any(e.value is not None for e in entries) and any(e.entity == "no-such-user" for e in entries)
-    catalog = CatalogConfig(state_dir=settings.home, namespace=settings.iceberg.namespace)
+    catalog = CatalogConfig.from_settings(settings)
     # Without being told the job has finished, verify settles what the committed history proves
     # complete: everything served before the job's last update (parallelism 1).
     proven = verify_served(entries, {spec.name: spec}, catalog, max_write_lag_ms=LAG_MS, wait_s=0,

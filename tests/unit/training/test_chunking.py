@@ -1,4 +1,4 @@
-"""get_historical_features joining labels chunk by chunk, against the oracle and against
+"""join_history joining labels chunk by chunk, against the oracle and against
 the one-chunk result: chunk boundaries, keys and TTL look-backs straddling them, chunks
 without history, both as_of modes, and the labels' order."""
 
@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from connectors.iceberg.history import Column, HistoryTable
-from skewless.training import TrainingSetError, get_historical_features, historical
+from skewless.training import TrainingSetError, historical, join_history
 from skewless.training.keys import KeyCoder
 from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
@@ -57,8 +57,8 @@ def test_chunked_matches_oracle_and_one_chunk(write_history, catalog_cfg, as_of:
     label_keys = [rng.choice([*keys, "never_seen"]) for _ in times]
     labels = labels_table(label_keys, times)
 
-    chunked = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=chunk_rows)
-    whole = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=10_000)
+    chunked = join_history(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=chunk_rows)
+    whole = join_history(labels, "user_stats", catalog_cfg, ttl_ms, as_of, chunk_rows=10_000)
 
     assert chunked.equals(whole)
     assert chunked.select(labels.column_names).equals(labels)
@@ -73,7 +73,7 @@ def test_each_chunk_reads_only_its_key_range(write_history, catalog_cfg, reads) 
     random.Random(3).shuffle(label_keys)
     labels = labels_table(label_keys, [BASE_MS + 10 * HOUR] * len(label_keys))
 
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=4)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=4)
 
     # Codes are the labels' keys' ranks: u0..u7 are 0..7.
     assert [sorted(set(r.code.tolist())) for r in reads] == [[i, i + 1] for i in range(0, 8, 2)]
@@ -97,7 +97,7 @@ def test_a_key_split_across_chunks_with_the_ttl_look_back_crossing_the_boundary(
     label_keys = ["a", "a", "a", "a", "a", "b"]
     labels = labels_table(label_keys, times)
 
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl_ms, chunk_rows=2)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl_ms, chunk_rows=2)
 
     assert len(reads) == 3
     assert features_of(result) == [(2.0, 2), (1.0, 1), None, (2.0, 2), None, (3.0, 3)]
@@ -108,7 +108,7 @@ def test_chunks_without_any_history(write_history, catalog_cfg, reads) -> None:
     label_keys = ["a", "b", "m", "z", "y", "c"]  # sorted: [a b] [c m] [y z]
     labels = labels_table(label_keys, [BASE_MS + HOUR] * 6)
 
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=2)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=None, chunk_rows=2)
 
     assert [r.num_rows for r in reads] == [0, 1, 0]
     assert features_of(result) == [None, None, (1.0, 1), None, None, None]
@@ -119,7 +119,7 @@ def test_chunks_without_any_history(write_history, catalog_cfg, reads) -> None:
 def test_labels_outside_every_chunk_time_range_and_empty_history(write_history, catalog_cfg) -> None:
     write_history([])
     labels = labels_table(["a", "b", "c"], [BASE_MS] * 3)
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=HOUR, chunk_rows=1)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=HOUR, chunk_rows=1)
     assert features_of(result) == [None, None, None]
     assert result.num_rows == 3
 
@@ -139,8 +139,8 @@ def test_composite_integer_keys_and_list_features_in_chunks(write_history, catal
     labels = pa.table({"shop": pa.array([p[0] for p in pairs], pa.int32()), "sku": [p[1] for p in pairs],
                        "timestamp": times})
 
-    chunked = get_historical_features(labels, "orders", catalog_cfg, ttl=None, chunk_rows=2)
-    whole = get_historical_features(labels, "orders", catalog_cfg, ttl=None)
+    chunked = join_history(labels, "orders", catalog_cfg, ttl=None, chunk_rows=2)
+    whole = join_history(labels, "orders", catalog_cfg, ttl=None)
 
     assert chunked.equals(whole)
     assert chunked.schema.field("last").type == pa.list_(pa.float64())
@@ -152,11 +152,11 @@ def test_progress_counts_labels_chunk_by_chunk(write_history, catalog_cfg) -> No
     write_history([Update("a", BASE_MS, BASE_MS, 1, (1.0, 1))])
     labels = labels_table(["a"] * 7, [BASE_MS] * 7)
     calls: list[tuple[int, int]] = []
-    get_historical_features(labels, "user_stats", catalog_cfg, None, chunk_rows=3,
+    join_history(labels, "user_stats", catalog_cfg, None, chunk_rows=3,
                             progress=lambda done, total: calls.append((done, total)))
     assert calls == [(3, 7), (6, 7), (7, 7)]
     calls.clear()
-    get_historical_features(labels, "user_stats", catalog_cfg, None, progress=lambda d, t: calls.append((d, t)))
+    join_history(labels, "user_stats", catalog_cfg, None, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(7, 7)]
 
 
@@ -164,7 +164,7 @@ def test_progress_counts_labels_chunk_by_chunk(write_history, catalog_cfg) -> No
 def test_chunk_rows_must_be_a_positive_integer(write_history, catalog_cfg, chunk_rows) -> None:
     write_history([])
     with pytest.raises(TrainingSetError, match="chunk_rows must be a positive integer"):
-        get_historical_features(labels_table(["a"], [BASE_MS]), "user_stats", catalog_cfg, None, chunk_rows=chunk_rows)
+        join_history(labels_table(["a"], [BASE_MS]), "user_stats", catalog_cfg, None, chunk_rows=chunk_rows)
 
 
 def test_key_codes_sort_labels_as_a_stable_sort_by_keys() -> None:
@@ -203,7 +203,7 @@ def test_event_time_reads_tie_breaking_columns_only_for_chunks_with_ties(write_h
 
     for as_of in ("event_time", "known_time"):
         reads.clear()
-        result = get_historical_features(labels, "user_stats", catalog_cfg, None, as_of, chunk_rows=1)
+        result = join_history(labels, "user_stats", catalog_cfg, None, as_of, chunk_rows=1)
         assert features_of(result) == [(4.0, 4), (1.0, 1)]
         tie_reads = [c for c in reads if c == ["written_at", "version"]]
         assert len(tie_reads) == (1 if as_of == "event_time" else 0)  # chunk [a] has a tie, chunk [b] none
@@ -225,6 +225,6 @@ def test_files_pyarrow_cannot_read_as_is_go_through_pyiceberg(write_history, cat
     labels = labels_table(label_keys, times)
     monkeypatch.setattr(scan.HistoryReader, "_describe", lambda self, f: setattr(f, "metadata", object()))
 
-    result = get_historical_features(labels, "user_stats", catalog_cfg, 6 * HOUR, as_of, chunk_rows=16)
+    result = join_history(labels, "user_stats", catalog_cfg, 6 * HOUR, as_of, chunk_rows=16)
 
     assert features_of(result) == [oracle(history, k, t, 6 * HOUR, as_of) for k, t in zip(label_keys, times)]

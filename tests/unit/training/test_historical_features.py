@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from connectors.iceberg.history import Column, HistoryTable
-from skewless.training import TrainingSetError, get_historical_features, historical
+from skewless.training import TrainingSetError, get_historical_features, historical, join_history
 from tests.unit.training.conftest import USER_STATS
 from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
@@ -35,7 +35,7 @@ def test_matches_oracle_on_random_histories(write_history, catalog_cfg, seed: in
     label_keys = [rng.choice(keys + ["never_seen"]) for _ in times]
     labels = pd.DataFrame({"user_id": label_keys, "timestamp": times, "label": range(len(times))})
 
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=ttl_ms, as_of=as_of)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=ttl_ms, as_of=as_of)
 
     assert features_of(result) == [oracle(history, k, t, ttl_ms, as_of) for k, t in zip(label_keys, times)]
 
@@ -52,7 +52,7 @@ def test_labels_keep_order_and_pass_through_columns(write_history, catalog_cfg) 
         "label": [0.5, None, 1.5],
         "note": ["x", "y", None],
     })
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=timedelta(days=1))
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=timedelta(days=1))
     assert result.select(labels.column_names).equals(labels)
     assert result.column_names == [*labels.column_names, "avg_amount", "n_events"]
     assert features_of(result) == [(2.0, 2), None, (1.0, 1)]
@@ -63,8 +63,8 @@ def test_tz_aware_timestamps_equal_epoch_ms(write_history, catalog_cfg) -> None:
     ttl = timedelta(hours=1)
     as_ms = [BASE_MS - 1, BASE_MS, BASE_MS + HOUR, BASE_MS + HOUR + 1]
     paris = [pd.Timestamp(ms, unit="ms", tz="UTC").tz_convert("Europe/Paris") for ms in as_ms]
-    by_ms = get_historical_features(pd.DataFrame({"user_id": "a", "timestamp": as_ms}), "user_stats", catalog_cfg, ttl)
-    by_tz = get_historical_features(pd.DataFrame({"user_id": "a", "timestamp": paris}), "user_stats", catalog_cfg, ttl)
+    by_ms = join_history(pd.DataFrame({"user_id": "a", "timestamp": as_ms}), "user_stats", catalog_cfg, ttl)
+    by_tz = join_history(pd.DataFrame({"user_id": "a", "timestamp": paris}), "user_stats", catalog_cfg, ttl)
     assert features_of(by_ms) == features_of(by_tz) == [None, (1.0, 1), (1.0, 1), None]
 
 
@@ -76,7 +76,7 @@ def test_sub_millisecond_history_and_nanosecond_labels(write_history, catalog_cf
     table.append(pa.Table.from_pylist([row], schema=table.schema().as_arrow()))
     labels = pd.DataFrame({"user_id": ["a", "a"], "timestamp": pd.to_datetime(
         ["2024-03-01T12:00:00.000000999Z", "2024-03-01T12:00:00.000001Z"])})
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=None)
     assert features_of(result) == [None, (1.0, 1)]
 
 
@@ -90,7 +90,7 @@ def test_composite_and_integer_keys(write_history, catalog_cfg) -> None:
     ], history=view)
     labels = pa.table({"shop": pa.array([2, 1, 1, 3], pa.int32()), "sku": ["x", "y", "x", "x"],
                        "timestamp": [BASE_MS] * 4})
-    result = get_historical_features(labels, "orders", catalog_cfg, ttl=None)
+    result = join_history(labels, "orders", catalog_cfg, ttl=None)
     assert features_of(result) == [(2.0, 2), (3.0, 3), (1.0, 1), None]
 
 
@@ -102,32 +102,32 @@ def test_scan_is_pruned_to_label_days_and_entities(write_history, catalog_cfg, m
     expr = historical._row_filter(pa.table({"user_id": ["u5"]}), ts, 2 * HOUR * 1000, "event_time")
     planned = list(table.scan(row_filter=expr).plan_files())
     assert len(planned) == 1 and len(list(table.scan().plan_files())) == 10
-    assert features_of(get_historical_features(labels, "user_stats", catalog_cfg, ttl=2 * HOUR)) == [(5.0, 5)]
+    assert features_of(join_history(labels, "user_stats", catalog_cfg, ttl=2 * HOUR)) == [(5.0, 5)]
 
 
 def test_many_entities_fall_back_to_a_time_only_filter(write_history, catalog_cfg, monkeypatch) -> None:
     monkeypatch.setattr(historical, "MAX_KEYS_IN_FILTER", 2)
     write_history([Update(f"u{i}", BASE_MS, BASE_MS, i, (float(i), i)) for i in range(5)])
     labels = pd.DataFrame({"user_id": [f"u{i}" for i in range(5)], "timestamp": [BASE_MS] * 5})
-    result = get_historical_features(labels, "user_stats", catalog_cfg, ttl=None)
+    result = join_history(labels, "user_stats", catalog_cfg, ttl=None)
     assert features_of(result) == [(float(i), i) for i in range(5)]
 
 
 def test_empty_labels_and_empty_history(write_history, catalog_cfg) -> None:
     write_history([])
     empty = pa.table({"user_id": pa.array([], pa.string()), "timestamp": pa.array([], pa.int64())})
-    assert get_historical_features(empty, "user_stats", catalog_cfg, ttl=None).num_rows == 0
+    assert join_history(empty, "user_stats", catalog_cfg, ttl=None).num_rows == 0
     one = pd.DataFrame({"user_id": ["a"], "timestamp": [BASE_MS]})
-    assert features_of(get_historical_features(one, "user_stats", catalog_cfg, ttl=None)) == [None]
+    assert features_of(join_history(one, "user_stats", catalog_cfg, ttl=None)) == [None]
 
 
 def test_given_history_table_must_match_the_stored_one(write_history, catalog_cfg) -> None:
     write_history([])
     labels = pd.DataFrame({"user_id": ["a"], "timestamp": [BASE_MS]})
-    assert get_historical_features(labels, USER_STATS, catalog_cfg, ttl=None).num_rows == 1
+    assert join_history(labels, USER_STATS, catalog_cfg, ttl=None).num_rows == 1
     other = HistoryTable("user_stats", keys=USER_STATS.keys, features=USER_STATS.features[:1])
     with pytest.raises(TrainingSetError, match="differs from its history table"):
-        get_historical_features(labels, other, catalog_cfg, ttl=None)
+        join_history(labels, other, catalog_cfg, ttl=None)
 
 
 @pytest.mark.parametrize(
@@ -155,4 +155,24 @@ def test_bad_input_is_refused_with_a_clear_message(write_history, catalog_cfg, l
     write_history([])
     args = {"view": "user_stats", "ttl": None} | kwargs
     with pytest.raises(TrainingSetError, match=message):
-        get_historical_features(labels, args.pop("view"), catalog_cfg, **args)
+        join_history(labels, args.pop("view"), catalog_cfg, **args)
+
+
+def test_a_view_by_name_brings_its_ttl_and_the_settings_catalog(example_catalogue, monkeypatch) -> None:
+    """get_historical_features resolves the view in the registry: nobody retypes its TTL."""
+    from skewless.training import historical
+
+    calls = []
+    monkeypatch.setattr(historical, "join_history", lambda *args, **kw: calls.append((args, kw)))
+    historical.get_historical_features(pd.DataFrame({"user_id": ["a"], "timestamp": [1]}), "user_transactions")
+    (labels, table, cfg, ttl, as_of), _ = calls[0]
+    spec = example_catalogue.spec("user_transactions")
+    assert (table, ttl, as_of) == (spec.name, spec.ttl_ms, "event_time") and spec.ttl_ms
+    assert cfg.namespace == "skewless"
+
+
+def test_an_unknown_view_says_how_to_register_it(example_catalogue) -> None:
+    from skewless.registry.errors import RegistryError
+
+    with pytest.raises(RegistryError, match="no_such_view"):
+        get_historical_features(pd.DataFrame({"user_id": ["a"], "timestamp": [1]}), "no_such_view")

@@ -27,7 +27,7 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 import connectors.iceberg.compaction as compaction
 from connectors.iceberg.compaction import compact_history
 from connectors.iceberg.flink_sink import add_history_sink, update_row, update_row_type
-from skewless.training import get_historical_features
+from skewless.training import join_history
 from skewless.training.scan import HistoryReader
 from tests.integration.connectors.iceberg.test_flink_history import VIEW, _environment
 from tests.unit.training.pit_oracle import BASE_MS
@@ -118,7 +118,7 @@ class _RowsRead:
 
 def _training_sets(cfg: CatalogConfig, labels: pd.DataFrame) -> dict[str, object]:
     return {
-        as_of: get_historical_features(labels, "user_stats", cfg, ttl=None, as_of=as_of, chunk_rows=100).to_pylist()
+        as_of: join_history(labels, "user_stats", cfg, ttl=None, as_of=as_of, chunk_rows=100).to_pylist()
         for as_of in ("event_time", "known_time")
     }
 

@@ -24,7 +24,7 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.errors import IcebergError
 from connectors.iceberg.flink_sink import add_history_sink, update_row, update_row_type
 from connectors.iceberg.history import Column, HistoryTable
-from skewless.training import get_historical_features
+from skewless.training import join_history
 from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 HOUR = 3_600_000
@@ -98,7 +98,7 @@ def test_bounded_job_commits_every_update_visible_to_pyiceberg(tmp_path: Path) -
             times = random_label_times(rng, history, ttl_ms, 150, span_ms=4 * 24 * HOUR)
             keys = [rng.choice(["u1", "u2", "u3", "u4", "u9", "nobody"]) for _ in times]
             labels = pd.DataFrame({"user_id": keys, "timestamp": times, "label": range(len(times))})
-            result = get_historical_features(labels, "user_stats", cfg, ttl=ttl_ms, as_of=as_of)
+            result = join_history(labels, "user_stats", cfg, ttl=ttl_ms, as_of=as_of)
             assert result.column("label").to_pylist() == list(range(len(times)))
             rows_out = result.select(["avg_amount", "n_events"]).to_pylist()
             got_features = [None if r["n_events"] is None else (r["avg_amount"], r["n_events"]) for r in rows_out]
@@ -106,8 +106,8 @@ def test_bounded_job_commits_every_update_visible_to_pyiceberg(tmp_path: Path) -
 
     # The correction of u9 is seen "as it happened" but not before it was written.
     probe = pd.DataFrame({"user_id": ["u9"], "timestamp": [BASE_MS + 1]})
-    assert get_historical_features(probe, "user_stats", cfg, None)["n_events"].to_pylist() == [2]
-    assert get_historical_features(probe, "user_stats", cfg, None, as_of="known_time")["n_events"].to_pylist() == [1]
+    assert join_history(probe, "user_stats", cfg, None)["n_events"].to_pylist() == [2]
+    assert join_history(probe, "user_stats", cfg, None, as_of="known_time")["n_events"].to_pylist() == [1]
 
 
 def test_sink_refuses_a_job_without_checkpointing(tmp_path: Path) -> None:
@@ -184,11 +184,11 @@ def test_list_features_round_trip_through_flink_iceberg_and_training_sets(tmp_pa
         "known_time": [[3.5, 2.0, -1.25], [], None, [0.0], [0.0], [], None],  # u3's [] not yet written
     }
     for as_of, want in expected.items():
-        result = get_historical_features(labels, "recent_amounts", cfg, None, as_of=as_of)
+        result = join_history(labels, "recent_amounts", cfg, None, as_of=as_of)
         assert result.schema.field("last3").type == pa.list_(pa.float64())
         assert result["last3"].to_pylist() == want
     # An entity whose value expired has null, not [], offline (the online reader has no row then).
-    expired = get_historical_features(labels.iloc[[1]], "recent_amounts", cfg, ttl=HOUR - 1)
+    expired = join_history(labels.iloc[[1]], "recent_amounts", cfg, ttl=HOUR - 1)
     assert expired["last3"].to_pylist() == [[]]
     late = pd.DataFrame({"user_id": ["u1"], "timestamp": [BASE_MS + 2 * HOUR + 1]})
-    assert get_historical_features(late, "recent_amounts", cfg, ttl=HOUR)["last3"].to_pylist() == [None]
+    assert join_history(late, "recent_amounts", cfg, ttl=HOUR)["last3"].to_pylist() == [None]

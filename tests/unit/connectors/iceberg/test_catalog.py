@@ -118,3 +118,43 @@ def test_unreachable_catalog_is_an_iceberg_error(tmp_path: Path) -> None:
     (tmp_path / "iceberg" / "catalog.db").mkdir()  # a directory where the file should be
     with pytest.raises(IcebergError, match="cannot open the sql catalog"):
         load_pyiceberg_catalog(CatalogConfig(state_dir=tmp_path))
+
+
+def test_from_settings_places_the_catalog_where_the_variables_say(tmp_path: Path, monkeypatch) -> None:
+    from skewless.settings import load_settings
+
+    db, warehouse = tmp_path / "elsewhere" / "catalog.db", (tmp_path / "wh").as_uri()
+    monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SKEWLESS_ICEBERG_URI", f"sqlite:///{db}")
+    monkeypatch.setenv("SKEWLESS_ICEBERG_WAREHOUSE", warehouse)
+    monkeypatch.setenv("SKEWLESS_ICEBERG_NAMESPACE", "team_a")
+    cfg = CatalogConfig.from_settings(load_settings())
+    assert (cfg.uri, cfg.warehouse, cfg.namespace) == (f"sqlite:///{db}", warehouse, "team_a")
+
+
+def test_from_settings_names_the_variables_to_fix(tmp_path: Path, monkeypatch) -> None:
+    from skewless.errors import ConfigError
+    from skewless.settings import load_settings
+
+    monkeypatch.setenv("SKEWLESS_HOME", str(tmp_path))
+    monkeypatch.setenv("SKEWLESS_ICEBERG_URI", "mysql://nowhere/db")
+    with pytest.raises(ConfigError, match="SKEWLESS_ICEBERG_"):
+        CatalogConfig.from_settings(load_settings())
+
+
+def test_the_job_writes_to_the_catalog_the_readers_read(tmp_path: Path, monkeypatch) -> None:
+    """The job's entry point derives its catalog from the same settings as training and verify."""
+    import json
+
+    import jobs.pipeline as pipeline
+    from tests.conftest import register_example_repo
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SKEWLESS_HOME", str(home))
+    monkeypatch.setenv("SKEWLESS_ICEBERG_URI", f"sqlite:///{tmp_path / 'shared.db'}")
+    spec = tmp_path / "view.json"
+    spec.write_text(json.dumps(register_example_repo(home).spec("user_transactions").to_dict()))
+    seen = {}
+    monkeypatch.setattr(pipeline, "run", lambda specs, settings, catalog, *rest: seen.update(catalog=catalog))
+    assert pipeline.main(["--spec", str(spec), "--schema", str(spec), "--bounded"]) == 0
+    assert seen["catalog"].uri == f"sqlite:///{tmp_path / 'shared.db'}"

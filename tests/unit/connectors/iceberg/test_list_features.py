@@ -14,7 +14,7 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.errors import IcebergError
 from connectors.iceberg.flink_sink import _data_type, update_row, update_row_type
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
-from skewless.training import get_historical_features, point_in_time_join
+from skewless.training import join_history, point_in_time_join
 
 VIEW = HistoryTable(
     "recent",
@@ -160,7 +160,7 @@ def test_historical_features_reads_lists_back_from_iceberg(tmp_path: Path) -> No
     table.append(rows)
     base_ms = base_us // 1000
     labels = pa.table({"user_id": ["a", "a", "b"], "timestamp": [base_ms, base_ms + 1, base_ms]})
-    out = get_historical_features(labels, "recent", cfg, None)
+    out = join_history(labels, "recent", cfg, None)
     assert out["last5"].to_pylist() == [[1.5, 2.5], [], None]
     assert out["last3"].to_pylist() == [None, [9.0], []]
     assert out["n"].to_pylist() == [2, 0, None]
