@@ -1,7 +1,7 @@
 """Writes tests/conformance/expressions.json, the conformance table of docs/expressions.md.
 
 The expected values here are written from the spec, never computed by an evaluator: the
-table holds skewless.expressions (tests/unit/expressions/test_conformance.py) and the JVM
+table holds skewless.expressions (tests/unit/skewless/expressions/test_conformance.py) and the JVM
 evaluator (jvm/flink ConformanceTest) to the same answers. Each case also carries the tree
 the Python parser makes of its expression, which is what the JVM evaluates; the unit test
 fails when the checked-in file is not what this script writes.

@@ -30,7 +30,7 @@ from connectors.iceberg.flink_sink import add_history_sink, update_row, update_r
 from skewless.training import join_history
 from skewless.training.scan import HistoryReader
 from tests.integration.connectors.iceberg.test_flink_history import VIEW, _environment
-from tests.unit.training.pit_oracle import BASE_MS
+from tests.unit.skewless.training.pit_oracle import BASE_MS
 
 DAY = 86_400_000
 KEYS = [f"user{i:03d}" for i in range(200)]

@@ -25,7 +25,7 @@ from connectors.iceberg.errors import IcebergError
 from connectors.iceberg.flink_sink import add_history_sink, update_row, update_row_type
 from connectors.iceberg.history import Column, HistoryTable
 from skewless.training import join_history
-from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 HOUR = 3_600_000
 VIEW = HistoryTable(

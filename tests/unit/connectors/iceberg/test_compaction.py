@@ -27,8 +27,8 @@ from connectors.iceberg.compaction import (
 )
 from connectors.iceberg.errors import IcebergError
 from connectors.iceberg.history import ensure_history_table
-from tests.unit.training.conftest import USER_STATS, history_arrow
-from tests.unit.training.pit_oracle import BASE_MS, Update
+from tests.unit.skewless.training.conftest import USER_STATS, history_arrow
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update
 
 DAY0 = BASE_MS // DAY_MS  # the day BASE_MS falls in
 

@@ -24,8 +24,8 @@ from connectors.iceberg.orphans import (
     remove_orphans,
     rolled_back_snapshots,
 )
-from tests.unit.training.conftest import USER_STATS, history_arrow
-from tests.unit.training.pit_oracle import BASE_MS, Update
+from tests.unit.skewless.training.conftest import USER_STATS, history_arrow
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update
 
 HOUR = 3_600_000
 NOW = int(time.time() * 1000) + 2 * HOUR  # the tables' snapshots are two hours old by this clock

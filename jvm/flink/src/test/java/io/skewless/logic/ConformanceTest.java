@@ -22,7 +22,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * The JVM evaluator against tests/conformance/expressions.json, the table skewless.expressions
- * passes too (tests/unit/expressions/test_conformance.py): each case's tree, as Python parsed it,
+ * passes too (tests/unit/skewless/expressions/test_conformance.py): each case's tree, as Python parsed it,
  * on its row, gives the expected typed value or the expected reason.
  */
 class ConformanceTest {

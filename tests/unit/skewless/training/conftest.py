@@ -8,7 +8,7 @@ import pytest
 
 from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
-from tests.unit.training.pit_oracle import Update
+from tests.unit.skewless.training.pit_oracle import Update
 
 USER_STATS = HistoryTable(
     "user_stats",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from skewless.serving.http import FeatureServer
 from skewless.serving.metrics import ServingMetrics
-from tests.unit.serving.conftest import FakeStore, asgi_call, json_of, started
+from tests.unit.skewless.serving.conftest import FakeStore, asgi_call, json_of, started
 
 
 def make_app(rows, **kwargs):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from skewless.registry import FeatureRef, Registry, RegistryError
-from tests.unit.registry.conftest import MAX, SUM, Clock, WriteRepo, repo_writer, schema_with, view
+from tests.unit.skewless.registry.conftest import MAX, SUM, Clock, WriteRepo, repo_writer, schema_with, view
 
 
 def populate(registry: Registry, write_repo: WriteRepo) -> Registry:

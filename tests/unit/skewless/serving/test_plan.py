@@ -2,7 +2,7 @@ import pytest
 
 from skewless.serving.errors import RequestError, RequestTooLargeError
 from skewless.serving.plan import plan_request
-from tests.unit.serving.conftest import VIEWS
+from tests.unit.skewless.serving.conftest import VIEWS
 
 
 def test_plain_ids_key_every_view_and_reads_are_distinct():

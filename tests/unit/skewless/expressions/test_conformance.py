@@ -114,4 +114,4 @@ def test_filters_must_be_boolean() -> None:
 
 
 def test_the_table_lives_where_the_jvm_test_looks() -> None:
-    assert build_table.TABLE == Path(__file__).resolve().parents[2] / "conformance" / "expressions.json"
+    assert build_table.TABLE == Path(__file__).resolve().parents[3] / "conformance" / "expressions.json"

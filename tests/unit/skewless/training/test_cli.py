@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from skewless.training.cli import training_set
-from tests.unit.training.pit_oracle import BASE_MS, Update
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update
 
 HOUR = 3_600_000
 
@@ -60,7 +60,7 @@ def test_prints_the_first_rows_without_out(labels_csv: Path, stats_view) -> None
 def test_the_namespace_and_home_come_from_the_settings(tmp_path: Path, stats_view, monkeypatch) -> None:
     from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
     from connectors.iceberg.history import ensure_history_table
-    from tests.unit.training.conftest import USER_STATS, history_arrow
+    from tests.unit.skewless.training.conftest import USER_STATS, history_arrow
 
     cfg = CatalogConfig(state_dir=tmp_path / "state", namespace="demo")
     table = ensure_history_table(cfg, USER_STATS, load_pyiceberg_catalog(cfg))

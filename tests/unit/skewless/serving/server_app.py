@@ -1,4 +1,4 @@
-"""`python -m tests.unit.serving.server_app PORT READ_DELAY_S [LOG_DIR]`: the real server
+"""`python -m tests.unit.skewless.serving.server_app PORT READ_DELAY_S [LOG_DIR]`: the real server
 (`run_server`, granian) over the Cassandra-free store of conftest, whose reads take
 READ_DELAY_S and, with LOG_DIR, are all logged there by a ServingLog (its writer thread is
 what must be started in the worker); short deadlines so that tests of them are quick."""
@@ -14,7 +14,7 @@ from skewless.serving.http import FeatureServer
 from skewless.serving.log import ServingLog
 from skewless.serving.result import OnlineResponse
 from skewless.serving.server import ServerLimits, run_server
-from tests.unit.serving.conftest import FakeStore, live
+from tests.unit.skewless.serving.conftest import FakeStore, live
 
 LIMITS = ServerLimits(header_timeout_s=1.0, graceful_timeout_s=5.0)
 BODY_TIMEOUT_S = 1.0

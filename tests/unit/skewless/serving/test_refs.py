@@ -2,7 +2,7 @@ import pytest
 
 from skewless.serving.errors import RequestError, UnknownFeatureError
 from skewless.serving.refs import FeatureRef, resolve
-from tests.unit.serving.conftest import VIEWS
+from tests.unit.skewless.serving.conftest import VIEWS
 
 
 def test_a_ref_names_a_view_and_a_feature():

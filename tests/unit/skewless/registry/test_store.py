@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from skewless.registry import FeatureRef, Registry, RegistryError, default_url
-from tests.unit.registry.conftest import WriteRepo
+from tests.unit.skewless.registry.conftest import WriteRepo
 
 
 def test_feature_refs_parse_views_versions_and_continuations() -> None:

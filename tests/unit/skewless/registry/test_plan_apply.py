@@ -6,7 +6,7 @@ import json
 
 from skewless.dsl import load_repo
 from skewless.registry import Action, Plan, Registry
-from tests.unit.registry.conftest import COUNT, MAX, SUM, WriteRepo, schema_with, view
+from tests.unit.skewless.registry.conftest import COUNT, MAX, SUM, WriteRepo, schema_with, view
 
 
 def actions(plan: Plan) -> dict[str, str]:

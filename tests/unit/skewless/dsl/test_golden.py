@@ -3,7 +3,7 @@
 A change to the DSL, the naming rule or the example definitions that alters what the
 engine runs shows up here as a diff. When the change is intended, regenerate with
 
-    SKEWLESS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/dsl/test_golden.py
+    SKEWLESS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/skewless/dsl/test_golden.py
 
 and review the JSON diff like code.
 """

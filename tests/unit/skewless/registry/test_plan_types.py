@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from skewless.cli import main
 from skewless.registry import Registry
-from tests.unit.registry.conftest import WriteRepo, view
+from tests.unit.skewless.registry.conftest import WriteRepo, view
 
 DISTINCT_CURRENCIES = 'Aggregation("currency", "count_distinct", windows=[Window("1d", hop="1h")])'
 DISTINCT_QTY = 'Aggregation("qty", "count_distinct", windows=[Window("1d", hop="1h")])'

@@ -20,9 +20,9 @@ import orjson
 import pytest
 
 from skewless.serving.verify import read_log
-from tests.unit.serving.server_app import BODY_TIMEOUT_S, LIMITS
+from tests.unit.skewless.serving.server_app import BODY_TIMEOUT_S, LIMITS
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 BODY = b'{"entities": ["u1"], "features": ["users:n_tx"]}'
 HEADER_DEADLINE_S = LIMITS.header_timeout_s
 
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, delay_s: float = 0.0, log_dir: Path | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.unit.serving.server_app", str(port), str(delay_s),
+    proc = subprocess.Popen([sys.executable, "-m", "tests.unit.skewless.serving.server_app", str(port), str(delay_s),
                              *([str(log_dir)] if log_dir else [])],
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from skewless.training.cli import training_set
-from tests.unit.training.pit_oracle import BASE_MS, Update
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update
 
 HOUR = 3_600_000
 

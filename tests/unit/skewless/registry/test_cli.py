@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from skewless.cli import main
 from skewless.settings import REPO_ROOT
-from tests.unit.registry.conftest import MAX, SUM, COUNT, WriteRepo, view
+from tests.unit.skewless.registry.conftest import MAX, SUM, COUNT, WriteRepo, view
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from connectors.iceberg.catalog import CatalogConfig, load_pyiceberg_catalog
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
 from skewless.serving.errors import VerifyError
 from skewless.serving.verify import FINAL_CHECKPOINT, Served, VerifyReport, same_value, verify_served
-from tests.unit.serving.conftest import USERS, VIEWS
+from tests.unit.skewless.serving.conftest import USERS, VIEWS
 
 T0 = 1_700_000_000_000
 HISTORY = HistoryTable(

@@ -11,8 +11,8 @@ import pytest
 
 from connectors.iceberg.history import Column, HistoryTable
 from skewless.training import TrainingSetError, get_historical_features, historical, join_history
-from tests.unit.training.conftest import USER_STATS
-from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
+from tests.unit.skewless.training.conftest import USER_STATS
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 HOUR = 3_600_000
 

@@ -9,7 +9,7 @@ import pytest
 
 from skewless.events.codec import MARKER, DecodeError, EventCodec, single_object_header
 
-SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "transactions.avsc"
+SCHEMA = Path(__file__).resolve().parents[4] / "schemas" / "transactions.avsc"
 # CRC-64-AVRO of the schema's parsing canonical form, as Avro's Java library computes it
 # (org.apache.avro.SchemaNormalization.parsingFingerprint64): an independent oracle.
 TRANSACTIONS_FINGERPRINT = 0x79B0ECDF0E18EB6A

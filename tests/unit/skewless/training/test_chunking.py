@@ -14,7 +14,7 @@ import pytest
 from connectors.iceberg.history import Column, HistoryTable
 from skewless.training import TrainingSetError, historical, join_history
 from skewless.training.keys import KeyCoder
-from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 HOUR = 3_600_000
 FEATURES = ("avg_amount", "n_events")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from skewless.training import pit
 from skewless.training.pit import point_in_time_join
-from tests.unit.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
+from tests.unit.skewless.training.pit_oracle import BASE_MS, Update, oracle, random_history, random_label_times
 
 FEATURES = ["avg_amount", "n_events"]
 

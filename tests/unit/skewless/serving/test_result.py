@@ -3,7 +3,7 @@
 from connectors.cassandra.reader import LiveRow
 from skewless.serving.refs import Resolver
 from skewless.serving.result import FeatureValue, ViewRead, build_response
-from tests.unit.serving.conftest import VIEWS
+from tests.unit.skewless.serving.conftest import VIEWS
 
 
 def respond(features, reads):
