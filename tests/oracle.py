@@ -2,7 +2,7 @@
 
 Shares nothing with the engine but the window definition from the design contract (the
 value at instant t covers events with event time in [floor(t/H)*H - W + H, t]) and the
-documented semantics of each operation (see `udfs/aggregations.py`):
+documented semantics of each operation (docs/operations.md):
 
 - events are ordered by (event time, value): first/last/last_n break time ties by value;
 - variance and stddev are population statistics (divide by n);
@@ -93,8 +93,11 @@ def within_bound(op: str, got: Any, pairs: Sequence[Pair], params: Mapping[str, 
     if op == "count_distinct":
         if want <= p["max_size"]:
             return got == want
-        sigma = 1.0 / math.sqrt(p["max_size"] - 2)
-        return got > p["max_size"] and abs(got - want) <= SIGMAS * sigma * want + 1
+        # The K-minimum-values estimate is (k-1)/U, U the k-th smallest of n uniform hashes:
+        # U ~ Beta(k, n-k+1). Bound U, not the estimate: 1/U's upper tail is long for small k.
+        k, n = p["max_size"], want
+        mean, sd = k / (n + 1), math.sqrt(k * (n - k + 1) / ((n + 1) ** 2 * (n + 2)))
+        return got > k and abs((k - 1) / got - mean) <= SIGMAS * sd + 1 / n
     if op == "approx_count_distinct":
         sigma = 1.04 / math.sqrt(2 ** p["precision"])
         # +1: at tiny counts one register collision is one unit off, below any sigma.

@@ -1,9 +1,9 @@
 """The keyed aggregation operator of a view: skewless's JVM tile engine, configured from the spec.
 
-The engine (jvm/flink/src/main/java/io/skewless/engine) runs the same tiled-window
-semantics as the reference engine in udfs/tiles.py, which parity tests hold it to
-(tests/flink). It runs in the JVM because per-event Python state round trips capped the
-operator at about 1.5k events/s; the definitions stay the single source of truth: the
+The engine (jvm/flink/src/main/java/io/skewless/engine) runs the tiled-window semantics
+of docs/operations.md, held to the brute-force oracle (tests/flink/test_engine_oracle.py).
+It runs in the JVM because per-event Python state round trips capped the operator at
+about 1.5k events/s; the definitions stay the single source of truth: the
 operator is built here from the compiled ViewSpec and nothing else.
 
 An event updates the entity's values the moment it arrives (fresh online values); an

@@ -33,11 +33,11 @@ def pyflink_home() -> Path:
     return Path(spec.origin).parent
 
 
-def _build_sink_jar() -> Path:
-    """Compile skewless's Java sink (jvm/flink/src) when its sources are newer than the jar."""
+def build_sink_jar() -> Path:
+    """Compile skewless's Java jar (jvm/flink/src) when its sources or resources are newer than it."""
     module = REPO_ROOT / "jvm" / "flink"
     jar = module / "target" / SINK_JAR
-    sources = list((module / "src").rglob("*.java")) + [module / "pom.xml"]
+    sources = [p for p in (module / "src" / "main").rglob("*") if p.is_file()] + [module / "pom.xml"]
     newest = max(p.stat().st_mtime for p in sources)
     if not jar.exists() or jar.stat().st_mtime < newest:
         print("building skewless-flink sink jar with Maven...", file=sys.stderr, flush=True)
@@ -61,7 +61,7 @@ def prepare() -> dict[str, str]:
     for entry in classpath("flink").split(os.pathsep):
         if entry.endswith(".jar"):
             wanted[Path(entry).name] = Path(entry)
-    sink = _build_sink_jar()
+    sink = build_sink_jar()
     wanted[sink.name] = sink
     for link in lib.iterdir():
         if link.name not in wanted or link.resolve() != wanted[link.name].resolve():

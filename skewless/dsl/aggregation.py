@@ -93,7 +93,7 @@ class Aggregation:
     """`op` over `column` for each of `windows`: one feature per window.
 
     `column` is None only for count. `params` holds the operation's parameters, checked by
-    the engine's own aggregation (udfs.aggregations), so what compiles is what runs:
+    the operations' one parameter table (skewless.operation_params), so what compiles is what runs:
     last_n needs n, approx_percentile needs q; others take optional tuning parameters.
     `name` overrides the naming rule (see the module doc).
     """

@@ -9,6 +9,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def jar() -> str:
-    from skewless.devstack.flink_home import _build_sink_jar
+    from skewless.devstack.flink_home import build_sink_jar
 
-    return str(_build_sink_jar())
+    return str(build_sink_jar())

@@ -1,7 +1,7 @@
 package io.skewless.engine;
 
 /**
- * An operation over tiles: init / add / merge / result, as in udfs/aggregations.py.
+ * An operation over tiles: init / add / merge / result (docs/operations.md).
  *
  * <p>Python's accumulators are immutable; here {@code add} and {@code merge} may update their first
  * argument in place and return the accumulator to keep (possibly a new object, e.g. when a sketch

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * HyperLogLog with p index bits over {@link Hash64}: sparse (25-bit indexes, as HLL++) while at most
  * m/8 entries are set, then m dense registers. Merge is a register-wise max, so the accumulator of a
  * window does not depend on tiling. Estimates: linear counting over 2^25 buckets while sparse,
- * Ertl's improved raw estimator once dense. Same arithmetic as udfs.aggregations.
+ * Ertl's improved raw estimator once dense.
  */
 public final class ApproxCountDistinct implements Aggregation<Accumulator> {
     static final int SPARSE_TAG = 9;

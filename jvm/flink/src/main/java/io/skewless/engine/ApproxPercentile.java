@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * The q-quantile as a DDSketch: logarithmic buckets (gamma^(i-1), gamma^i], mirrored for negatives,
  * an exact zero bucket, and the exact min and max. Past maxBuckets non-empty buckets the lowest ones
- * fold into the lowest bucket kept. Same keys, folding and answer as udfs.aggregations.
+ * fold into the lowest bucket kept.
  */
 public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc> {
     static final int TAG = 11;

@@ -1,7 +1,7 @@
 package io.skewless.engine;
 
 /**
- * The stable 64-bit hash of a float of udfs.aggregations.hash64: the IEEE bits (-0.0 as 0.0, every
+ * The stable 64-bit hash of a float, the same on every run and machine: the IEEE bits (-0.0 as 0.0, every
  * NaN as one NaN) through the SplitMix64 finalizer, a bijection. The result is an unsigned 64-bit
  * value held in a long.
  */

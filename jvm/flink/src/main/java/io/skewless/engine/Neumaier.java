@@ -1,6 +1,6 @@
 package io.skewless.engine;
 
-/** Neumaier-compensated summation, step for step as udfs.aggregations._neumaier. */
+/** Neumaier-compensated summation: a sum whose digits do not depend on the order tiles are merged in. */
 final class Neumaier {
     private Neumaier() {}
 

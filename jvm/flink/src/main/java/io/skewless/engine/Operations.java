@@ -3,7 +3,7 @@ package io.skewless.engine;
 import java.util.List;
 import java.util.Map;
 
-/** Builds an operation by name with its parameters checked and defaulted, as udfs.aggregations.build. */
+/** Builds an operation by name with its parameters checked and defaulted (docs/operations.md). */
 public final class Operations {
     public static final List<String> NAMES = List.of(
             "count", "sum", "avg", "min", "max", "variance", "stddev", "first", "last", "last_n",

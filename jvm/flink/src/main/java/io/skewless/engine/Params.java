@@ -8,7 +8,7 @@ import java.util.TreeSet;
 
 /**
  * Operation parameters: parsed from a flat JSON object ({@code {"n": 3}}, what Python's json.dumps of
- * FeatureSpec.param gives) or {@code n=3,q=0.5}, then checked with udfs.aggregations' rules and
+ * FeatureSpec.param gives) or {@code n=3,q=0.5}, then checked against the operation's declared ranges and
  * messages. Values are Long, Double or Boolean (booleans are parsed only to be refused).
  */
 public final class Params {

@@ -5,7 +5,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The features of one view evaluated over tiles: a port of udfs.tiles.TiledWindows, step for step.
+ * The features of one view evaluated over tiles (docs/operations.md; the README's semantics contract).
  * Stateless itself; state is passed in.
  *
  * <p>The value of a feature at instant t covers events in [floor(t/H)*H - W + H, t]. Events apply

@@ -1,8 +1,14 @@
-"""The tiled engine against the brute-force oracle, over many random streams.
+"""The job's tile engine (io.skewless.engine, through skewless.testing) against the
+brute-force oracle (tests/oracle.py), over many random streams.
 
 The engine is driven the way the Flink operator drives it: events in arrival order with
 a bounded-out-of-orderness watermark, event-time timers at tile expiries, and some
-events later than the watermark (corrected when within the allowed lateness).
+events later than the watermark (corrected when within the allowed lateness). Exact
+operations must equal the oracle (floats to a relative 1e-9: the engine sums tiles with
+Neumaier compensation, the oracle with math.fsum, in another order); the sketches must
+lie within their documented error bounds (`tests.oracle.values_agree`). With
+`roundtrip`, every entity's state is encoded and decoded after every call, as a
+checkpoint and restore would, and must change nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import pytest
 
 from skewless.spec import FeatureSpec
 from tests.oracle import values_agree, values_at
-from udfs.tiles import TiledWindows, Update
+from skewless.testing import Engine
+from skewless.testing.engine import Step as Update
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -52,6 +59,22 @@ FEATURES = (
         params=(("q", 0.9), ("relative_accuracy", 0.05), ("max_buckets", 16)),
     ),
 )
+# Edge cases: dense HLL, percentile extremes and bucket folding on tiled windows, count_distinct
+# past its cap, last_n of 1, count with an input column, lifetime min/avg, sub-hour hops.
+FEATURES += (
+    FeatureSpec("hll_p6_1d", "approx_count_distinct", "amount", DAY, HOUR, params=(("precision", 6),)),
+    FeatureSpec("p100_2h", "approx_percentile", "amount", 2 * HOUR, HOUR, params=(("q", 1.0),)),
+    FeatureSpec(
+        "p25_fold_1d", "approx_percentile", "amount", DAY, HOUR,
+        params=(("q", 0.25), ("relative_accuracy", 0.001), ("max_buckets", 16)),
+    ),
+    FeatureSpec("distinct16_1d", "count_distinct", "amount", DAY, 2 * HOUR, params=(("max_size", 16),)),
+    FeatureSpec("last1_2h", "last_n", "amount", 2 * HOUR, HOUR, params=(("n", 1),)),
+    FeatureSpec("count_with_column_1d", "count", "amount", DAY, HOUR),
+    FeatureSpec("min_lifetime", "min", "amount", None),
+    FeatureSpec("avg_lifetime", "avg", "amount", None),
+    FeatureSpec("var_30m", "variance", "amount", 30 * 60_000, 10 * 60_000),
+)
 AMOUNT_POOL = (0.0, -0.0, 1.5, 2.0, 100.0, -3.25)  # repeats: ties on (time, value), duplicates
 
 
@@ -72,10 +95,9 @@ def random_stream(rng: random.Random, n: int, span: int, disorder: int, late: in
 class Driver:
     """A one-key stand-in for the Flink operator: watermarks, timers, dead letters."""
 
-    def __init__(self, engine: TiledWindows, disorder: int) -> None:
+    def __init__(self, engine: Engine, disorder: int) -> None:
         self.engine = engine
         self.disorder = disorder
-        self.state = engine.new_state()
         self.watermark = -(2**63)
         self.max_seen: int | None = None
         self.timers: list[int] = []
@@ -88,18 +110,18 @@ class Driver:
             self.dead.append(ts)
         else:
             self.accepted.append((ts, row))
-            self._emit(self.engine.on_event(self.state, ts, self.engine.inputs(row), self.watermark))
+            self._emit(self.engine.on_event(ts, self.engine.inputs(row), self.watermark))
         self.max_seen = ts if self.max_seen is None else max(self.max_seen, ts)
 
     def advance_watermark(self, watermark: int) -> None:
         self.watermark = max(self.watermark, watermark)
         while self.timers and self.timers[0] <= self.watermark:
             t = heapq.heappop(self.timers)
-            self._emit(self.engine.on_timer(self.state, t, self.watermark))
+            self._emit(self.engine.on_timer(t, self.watermark))
 
     def _emit(self, updates: list[Update]) -> None:
         self.log += [(u, len(self.accepted)) for u in updates]
-        nxt = self.engine.next_timer(self.state)
+        nxt = self.engine.next_timer()
         if nxt is not None and nxt not in self.timers:
             heapq.heappush(self.timers, nxt)
 
@@ -131,7 +153,7 @@ def test_history_equals_oracle_at_every_instant(seed: int) -> None:
     disorder = rng.choice([0, 1, 10 * 60_000, 2 * HOUR])
     lateness = rng.choice([0, 0, 30 * 60_000, DAY])
     horizon = span + 2 * disorder + rng.choice([0, DAY, 40 * DAY])
-    engine = TiledWindows(features, lateness_ms=lateness, expiry_horizon=horizon)
+    engine = Engine(features, lateness, horizon, roundtrip=seed % 4 == 0)
     driver = Driver(engine, disorder)
     for ts, row in random_stream(rng, rng.randint(1, 120), span, disorder, late=2 * lateness + HOUR):
         driver.event(ts, row)
@@ -161,48 +183,33 @@ def test_history_equals_oracle_at_every_instant(seed: int) -> None:
 
 
 def test_an_event_behind_the_lateness_bound_is_refused() -> None:
-    engine = TiledWindows([FEATURES[1]], lateness_ms=1_000)
+    engine = Engine([FEATURES[1]], lateness_ms=1_000)
     assert engine.accepts(10_001, watermark=11_000)
     assert not engine.accepts(10_000, watermark=11_000)
 
 
 def test_expiry_emits_when_a_tile_leaves_the_window() -> None:
-    engine = TiledWindows([FeatureSpec("count_1d", "count", None, DAY, HOUR)])
-    state = engine.new_state()
-    assert engine.on_event(state, 90 * 60_000, (None,), -1) == [Update(90 * 60_000, (1,))]
+    engine = Engine([FeatureSpec("count_1d", "count", None, DAY, HOUR)])
+    assert engine.on_event(90 * 60_000, (None,), -1) == [Update(90 * 60_000, (1,))]
     # The event's tile [01:00, 02:00) leaves the 1-day window at 01:00 the next day.
-    assert engine.next_timer(state) == DAY + HOUR
-    assert engine.on_timer(state, DAY + HOUR, DAY + HOUR) == [Update(DAY + HOUR, (0,))]
+    assert engine.next_timer() == DAY + HOUR
+    assert engine.on_timer(DAY + HOUR, DAY + HOUR) == [Update(DAY + HOUR, (0,))]
 
 
 def test_horizon_stops_expiry_but_not_events() -> None:
-    engine = TiledWindows([FeatureSpec("count_1d", "count", None, DAY, HOUR)], expiry_horizon=DAY - 1)
-    state = engine.new_state()
-    assert engine.on_event(state, 0, (None,), -1) == [Update(0, (1,))]
-    assert engine.next_timer(state) is None
+    engine = Engine([FeatureSpec("count_1d", "count", None, DAY, HOUR)], expiry_horizon=DAY - 1)
+    assert engine.on_event(0, (None,), -1) == [Update(0, (1,))]
+    assert engine.next_timer() is None
     # The value is 1 before and after: the first event left the window, the second entered.
-    assert engine.on_event(state, 2 * DAY, (None,), -1) == []
-    assert state.live.last_instant == 2 * DAY
+    assert engine.on_event(2 * DAY, (None,), -1) == []
+    assert engine.next_timer() is None
 
 
 def test_an_out_of_order_event_corrects_later_instants_with_a_new_revision() -> None:
-    engine = TiledWindows([FeatureSpec("count_1d", "count", None, DAY, HOUR)], lateness_ms=HOUR)
-    state = engine.new_state()
-    engine.on_event(state, 10 * HOUR, (None,), -1)
-    updates = engine.on_event(state, 9 * HOUR, (None,), 9 * HOUR - 1)
+    engine = Engine([FeatureSpec("count_1d", "count", None, DAY, HOUR)], lateness_ms=HOUR)
+    engine.on_event(10 * HOUR, (None,), -1)
+    updates = engine.on_event(9 * HOUR, (None,), 9 * HOUR - 1)
     assert updates == [Update(9 * HOUR, (1,)), Update(10 * HOUR, (2,), revision=1)]
-
-
-def test_state_never_holds_more_tiles_than_the_window() -> None:
-    feature = FeatureSpec("sum_1d", "sum", "amount", DAY, HOUR)
-    engine = TiledWindows([feature])
-    state = engine.new_state()
-    for i in range(24 * 10):
-        engine.on_event(state, i * HOUR, (1.0,), i * HOUR - 1)
-        assert len(state.live.tiles[0]) <= feature.tiles
-        assert len(state.sealed.tiles[0]) <= feature.tiles
-        assert len(state.recent) <= 2
-    assert state.live.last_values == (24.0,)
 
 
 def test_a_timer_after_a_watermark_jump_past_the_lateness_leaves_sealed_instants_alone() -> None:
@@ -214,7 +221,7 @@ def test_a_timer_after_a_watermark_jump_past_the_lateness_leaves_sealed_instants
         FeatureSpec("count_2h", "count", None, 2 * HOUR, HOUR),
         FeatureSpec("count_3h", "count", None, 3 * HOUR, HOUR),
     ]
-    engine = TiledWindows(features, lateness_ms=HOUR)
+    engine = Engine(features, lateness_ms=HOUR)
     driver = Driver(engine, disorder=0)
     driver.event(30 * 60_000, {})
     driver.advance_watermark(3 * HOUR + 40 * 60_000)  # walks 1:00, 2:00, 3:00; seals up to 2:40
@@ -232,16 +239,15 @@ def test_a_timer_after_a_watermark_jump_past_the_lateness_leaves_sealed_instants
 
 
 def drive_unbounded(
-    rng: random.Random, features: list[FeatureSpec], engine_of: type[TiledWindows] = TiledWindows
+    rng: random.Random, features: list[FeatureSpec], roundtrip: bool = False
 ) -> tuple[list[Driver], list[FeatureSpec]]:
     """Many sparse keys behind one periodic watermark, as an unbounded job sees them: each
     watermark (every few events, of bounded out-of-orderness over all keys) fires every
     key's due timers, so an idle key's timers fire after jumps of any size, and no horizon
-    stops expiry. One engine per key (`engine_of(features, lateness, None)`), so a recording
-    engine records one key."""
+    stops expiry. One engine per key."""
     lateness = rng.choice([0, 30 * 60_000, HOUR, DAY])
     disorder = rng.choice([0, 10 * 60_000, HOUR])
-    keys = [Driver(engine_of(features, lateness, None), disorder) for _ in range(rng.randint(1, 12))]
+    keys = [Driver(Engine(features, lateness, None, roundtrip=roundtrip), disorder) for _ in range(rng.randint(1, 12))]
     span = rng.choice([6 * HOUR, 3 * DAY, 20 * DAY])
     n = rng.randint(20, 40 * len(keys))
     times = sorted(rng.randrange(span) for _ in range(n))
@@ -268,7 +274,7 @@ def test_unbounded_interleavings_equal_the_oracle(seed: int) -> None:
     rng = random.Random(seed)
     turn = FEATURES[seed % len(FEATURES)]  # every operation in turn
     features = [turn, *(f for f in rng.sample(FEATURES, rng.randint(0, 5)) if f is not turn)]
-    keys, features = drive_unbounded(rng, features)
+    keys, features = drive_unbounded(rng, features, roundtrip=seed % 5 == 0)
     empty = values_at(features, [], 0)
     for driver in keys:
         for u, known in driver.log:

@@ -1,0 +1,182 @@
+package io.skewless.testing;
+
+import io.skewless.engine.EntityState;
+import io.skewless.engine.TileEngine;
+import io.skewless.engine.Update;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JVM side of the testing kit (Python package {@code skewless.testing}): the job's own
+ * {@link TileEngine}, driven one command per line on stdin, one answer per command on stdout,
+ * so a test can run a view on the real engine without Flink. Each engine holds one entity's
+ * state. Tokens are separated by whitespace; doubles may be decimal or hex (Python's float.hex).
+ *
+ * <pre>
+ *   engine ID LATENESS HORIZON|none N  then N lines: OP HOP_MS|0 TILES PARAMS_JSON|-  -> "ok"
+ *   accepts ID TS WATERMARK                                                          -> "true" / "false"
+ *   event ID TS WATERMARK V1 .. VN     (one input per feature)                       -> updates, then "."
+ *   timer ID T WATERMARK                                                             -> updates, then "."
+ *   next ID                                                                          -> "next T" / "next none"
+ *   drop ID                                                                          -> "ok"
+ * </pre>
+ *
+ * An update prints as {@code u VALID_FROM REVISION} then one tab-separated value per feature: an
+ * integer, a double by Double.toString (Python's float() reads it back exactly), "None", or
+ * "[d,d,...]". A command that fails answers {@code error MESSAGE} and leaves every engine as it
+ * was. With {@code --roundtrip} each engine's state is encoded and decoded after every command
+ * (and re-encoding must give the same bytes), so state the checkpoint format would lose shows.
+ */
+public final class EngineServer {
+    private final PrintWriter out;
+    private final boolean roundtrip;
+    private final Map<String, TileEngine> engines = new HashMap<>();
+    private final Map<String, EntityState> states = new HashMap<>();
+
+    private EngineServer(PrintWriter out, boolean roundtrip) {
+        this.out = out;
+        this.roundtrip = roundtrip;
+    }
+
+    public static void main(String[] args) throws IOException {
+        boolean roundtrip = Arrays.asList(args).contains("--roundtrip");
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        PrintWriter out = new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16));
+        EngineServer server = new EngineServer(out, roundtrip);
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] t = line.strip().split("\\s+");
+            if (t.length == 0 || t[0].isEmpty()) {
+                continue;
+            }
+            String[] featureLines = new String[0];
+            if (t[0].equals("engine") && t.length == 5) {
+                featureLines = new String[Integer.parseInt(t[4])];
+                for (int i = 0; i < featureLines.length; i++) {
+                    featureLines[i] = in.readLine();
+                }
+            }
+            try {
+                server.command(t, featureLines);
+            } catch (RuntimeException e) {
+                out.println("error " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' '));
+            }
+            if (!in.ready()) {
+                out.flush(); // answer before blocking on the next command
+            }
+        }
+        out.flush();
+    }
+
+    private void command(String[] t, String[] featureLines) {
+        if (t[0].equals("engine")) {
+            create(t, featureLines);
+            return;
+        }
+        if (t.length < 2) {
+            throw new IllegalArgumentException("command " + t[0] + " needs an engine id");
+        }
+        String id = t[1];
+        TileEngine engine = engines.get(id);
+        if (engine == null) {
+            throw new IllegalArgumentException("no engine " + id);
+        }
+        EntityState state = states.get(id);
+        switch (t[0]) {
+            case "accepts":
+                out.println(engine.accepts(Long.parseLong(t[2]), Long.parseLong(t[3])));
+                break;
+            case "event":
+                if (t.length != 4 + engine.featureCount()) {
+                    throw new IllegalArgumentException("event needs " + engine.featureCount() + " inputs, got " + (t.length - 4));
+                }
+                double[] inputs = new double[engine.featureCount()];
+                for (int i = 0; i < inputs.length; i++) {
+                    inputs[i] = Double.parseDouble(t[4 + i]);
+                }
+                print(engine.onEvent(state, Long.parseLong(t[2]), inputs, Long.parseLong(t[3])));
+                break;
+            case "timer":
+                print(engine.onTimer(state, Long.parseLong(t[2]), Long.parseLong(t[3])));
+                break;
+            case "next":
+                long next = engine.nextTimer(state);
+                out.println(next == TileEngine.NONE ? "next none" : "next " + next);
+                break;
+            case "drop":
+                engines.remove(id);
+                states.remove(id);
+                out.println("ok");
+                return;
+            default:
+                throw new IllegalArgumentException("unknown command " + t[0]);
+        }
+        if (roundtrip) {
+            byte[] bytes = state.encode();
+            EntityState decoded = EntityState.decode(bytes);
+            if (!Arrays.equals(bytes, decoded.encode())) {
+                throw new IllegalStateException("encode(decode(bytes)) differs from bytes");
+            }
+            states.put(id, decoded);
+        }
+    }
+
+    private void create(String[] t, String[] featureLines) {
+        if (t.length != 5) {
+            throw new IllegalArgumentException("engine needs ID LATENESS HORIZON|none N");
+        }
+        long lateness = Long.parseLong(t[2]);
+        long horizon = t[3].equals("none") ? TileEngine.NONE : Long.parseLong(t[3]);
+        int n = featureLines.length;
+        String[] ops = new String[n];
+        long[] hops = new long[n];
+        int[] tiles = new int[n];
+        String[] params = new String[n];
+        for (int i = 0; i < n; i++) {
+            String[] f = featureLines[i].strip().split("\\s+", 4);
+            ops[i] = f[0];
+            hops[i] = Long.parseLong(f[1]);
+            tiles[i] = Integer.parseInt(f[2]);
+            params[i] = f[3].equals("-") ? null : f[3];
+        }
+        TileEngine engine = TileEngine.of(ops, hops, tiles, params, lateness, horizon);
+        engines.put(t[1], engine);
+        states.put(t[1], engine.newState());
+        out.println("ok");
+    }
+
+    private void print(List<Update> updates) {
+        for (Update u : updates) {
+            StringBuilder line = new StringBuilder("u ").append(u.validFrom).append(' ').append(u.revision);
+            for (Object v : u.values) {
+                line.append('\t').append(format(v));
+            }
+            out.println(line);
+        }
+        out.println(".");
+    }
+
+    private static String format(Object v) {
+        if (v == null) {
+            return "None";
+        }
+        if (v instanceof List<?> list) {
+            StringBuilder s = new StringBuilder("[");
+            for (int i = 0; i < list.size(); i++) {
+                s.append(i == 0 ? "" : ",").append(Double.toString((Double) list.get(i)));
+            }
+            return s.append(']').toString();
+        }
+        return v.toString(); // Long, or Double via Double.toString
+    }
+}
