@@ -88,3 +88,12 @@ def test_row_logic_failures_name_the_expression() -> None:
 def test_a_view_that_is_not_one_is_refused() -> None:
     with pytest.raises(EngineError, match="FeatureView or a ViewSpec"):
         run_view("spend", [])
+
+
+def test_the_readme_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Testing a view", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md: Testing a view", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed and all(line.startswith("u1 ") for line in printed)
