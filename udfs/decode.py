@@ -14,9 +14,8 @@ letters with the reason and the record's origin (view-specific ones also name th
   skewless.expressions parses) and allowed lateness happen here, in one operator, so a
   record makes at most one dead letter, naming every view that refused it.
 
-`ViewLogic` states the row-logic stage's contract in Python: the reference the JVM stage is
-held to record by record (tests/flink/test_view_events.py), and the one the test oracles run.
-The decode stage is held to the producer's encoder (tests/flink/test_decode_producer.py).
+tests/flink/test_view_events.py holds the row-logic stage to its contract record by record;
+the decode stage is held to the producer's encoder (tests/flink/test_decode_producer.py).
 """
 
 from __future__ import annotations
@@ -33,8 +32,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import to_jarray
 
 from skewless.errors import SpecError
-from skewless.events.codec import DecodeError
-from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, compile_row_logic, row_logic_json
+from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, row_logic_json
 from skewless.spec import ViewSpec
 from udfs.dead_letters import DEAD_LETTER_TYPE
 
@@ -103,34 +101,6 @@ def event_type(spec: ViewSpec) -> TypeInformation:
     types = [Types.STRING(), Types.LONG(), *[Types.DOUBLE() for _ in spec.input_columns]]
     types += [Types.STRING(), Types.INT(), Types.LONG()]
     return Types.ROW_NAMED(names, types)
-
-
-class ViewLogic:
-    """The row-logic stage of one view on a decoded row's values (in `fields` order):
-    (key, event time, inputs), None when the filter drops the record, DecodeError with the
-    reason when it fails."""
-
-    def __init__(self, spec: ViewSpec, fields: Sequence[Field]) -> None:
-        self.spec = spec
-        self.names = tuple(f.name for f in fields)
-        self.row_logic: Callable[[dict[str, Any]], dict[str, Any] | None] = compile_row_logic(spec)
-
-    def __call__(self, values: Sequence[Any]) -> tuple[str, int, list[float]] | None:
-        spec = self.spec
-        record = dict(zip(self.names, values))
-        key = record.get(spec.source_key_field)
-        if key is None or (isinstance(key, str) and not key.strip()):
-            raise DecodeError(f"missing entity key {spec.source_key_field!r}")
-        row = self.row_logic(record)  # derived columns, then the filter; raises RowLogicError
-        if row is None:
-            return None
-        inputs = []
-        for column in spec.input_columns:
-            v = row.get(column)
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise DecodeError(f"input column {column!r} is {v!r}, not a number")
-            inputs.append(float(v))
-        return str(key), row[spec.event_time_field], inputs
 
 
 def build_jvm_stage(what: str, build: Callable[[], Any]) -> Any:

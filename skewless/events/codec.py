@@ -38,6 +38,22 @@ class DecodeError(SkewlessError):
         self.reason = reason
 
 
+ASCII_WHITESPACE = " \t\n\v\f\r"
+
+
+def is_missing_key(key: Any) -> bool:
+    """No key: None, or a string that is empty or only ASCII whitespace (the job's rule too,
+    io.skewless.flink.ViewEventsFunction.isBlank)."""
+    return key is None or (isinstance(key, str) and not key.strip(ASCII_WHITESPACE))
+
+
+def kind_of(value: Any) -> str:
+    """What a value is, for a dead letter's reason, without the value itself (it may be personal data)."""
+    if value is None:
+        return "null"
+    return {str: "a string", bool: "a boolean", int: "a long", float: "a double"}.get(type(value), f"a {type(value).__name__}")
+
+
 def _strip_logical_types(node: Any) -> Any:
     """Read timestamp-millis as the plain long it is on the wire: epoch ms at every boundary."""
     if isinstance(node, dict):
@@ -97,8 +113,8 @@ class EventCodec:
 
     def validate(self, record: dict[str, Any]) -> None:
         key = record.get(self.key_field)
-        if key is None or (isinstance(key, str) and not key.strip()):
-            raise DecodeError(f"missing entity key {self.key_field!r}")
+        if is_missing_key(key):
+            raise DecodeError(f"missing entity key '{self.key_field}'")
         ts = record.get(self.time_field)
         if not isinstance(ts, int):
             raise DecodeError(f"missing event time {self.time_field!r}")

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from skewless.events.codec import is_missing_key
 from skewless.expressions import compile_row_logic
 from skewless.spec import ViewSpec
 from skewless.testing.engine import Engine, EngineError
@@ -112,7 +113,7 @@ def run_view(view: Any, events: Iterable[Mapping[str, Any]], *, until: int | Non
 
 def _key(spec: ViewSpec, row: Mapping[str, Any]) -> str:
     key = row.get(spec.source_key_field)
-    if key is None or (isinstance(key, str) and not key.strip()):
+    if is_missing_key(key):
         raise EngineError(f"event {dict(row)!r} has no entity key {spec.source_key_field!r}")
     return str(key)
 

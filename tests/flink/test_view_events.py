@@ -1,17 +1,18 @@
 """The JVM row-logic stage (io.skewless.flink.ViewEventsFunction) against its Python contract
-(udfs.decode.ViewLogic, one per view), in a PyFlink mini-cluster job: every view's events in the
+(ViewLogic below, one per view), in a PyFlink mini-cluster job: every view's events in the
 same order, the same records dropped by the filter, and one dead letter per refused record that
 names every view refusing it, with each view's reason and code, the stage and the origin.
 
 The row logic itself is held to docs/expressions.md case by case by the conformance table
-(tests/conformance, run against both evaluators); here the stage around it: key checks (None, blank by Python's str.strip, long
-keys as Python's str() prints them), inputs that are not numbers, and derived columns as inputs.
+(tests/conformance, run against both evaluators); here the stage around it: key checks (None, empty or ASCII-blank strings,
+long keys as decimal strings), inputs that are not numbers, and derived columns as inputs.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,14 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
 from skewless.errors import SpecError
-from skewless.events.codec import DecodeError
-from skewless.expressions import RowLogicError
+from skewless.events.codec import DecodeError, is_missing_key, kind_of
+from skewless.expressions import RowLogicError, compile_row_logic
 from skewless.spec import ViewSpec
 from udfs.dead_letters import dead_letter
 from udfs.decode import (
     REASON_CODE_HEADER,
     VIEWS_HEADER,
     Field,
-    ViewLogic,
     event_type,
     record_fields,
     record_type,
@@ -76,6 +76,34 @@ def view(tmp_path: Path, key: str) -> ViewSpec:
         ],
         ttl="1d",
     ).compile()
+
+
+class ViewLogic:
+    """The oracle: the row-logic stage of one view on a decoded row's values (in `fields` order):
+    (key, event time, inputs), None when the filter drops the record, DecodeError with the
+    reason when it fails."""
+
+    def __init__(self, spec: ViewSpec, fields: Sequence[Field]) -> None:
+        self.spec = spec
+        self.names = tuple(f.name for f in fields)
+        self.row_logic: Callable[[dict[str, Any]], dict[str, Any] | None] = compile_row_logic(spec)
+
+    def __call__(self, values: Sequence[Any]) -> tuple[str, int, list[float]] | None:
+        spec = self.spec
+        record = dict(zip(self.names, values))
+        key = record.get(spec.source_key_field)
+        if is_missing_key(key):
+            raise DecodeError(f"missing entity key '{spec.source_key_field}'")
+        row = self.row_logic(record)  # derived columns, then the filter; raises RowLogicError
+        if row is None:
+            return None
+        inputs = []
+        for column in spec.input_columns:
+            v = row.get(column)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise DecodeError(f"input column '{column}' is {kind_of(v)}, not a number")
+            inputs.append(float(v))
+        return str(key), row[spec.event_time_field], inputs
 
 
 def random_values(rng: random.Random) -> list[Any]:

@@ -1,6 +1,5 @@
 package io.skewless.flink;
 
-import io.skewless.logic.PyValues;
 import io.skewless.logic.RowLogic;
 import io.skewless.logic.RowLogicException;
 import java.io.Serializable;
@@ -262,8 +261,8 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
             Object partition, Object offset, Context ctx) {
         View spec = view.view;
         Object key = record.get(spec.keyField);
-        if (key == null || (key instanceof String && PyValues.isBlank((String) key))) {
-            return view.reject(MISSING_KEY, "missing entity key " + PyValues.repr(spec.keyField));
+        if (key == null || (key instanceof String && isBlank((String) key))) {
+            return view.reject(MISSING_KEY, "missing entity key '" + spec.keyField + "'");
         }
         Map<String, Object> row;
         try {
@@ -277,14 +276,13 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
         }
         String[] columns = spec.inputColumns;
         Row event = new Row(columns.length + 5);
-        event.setField(0, PyValues.str(key));
+        event.setField(0, String.valueOf(key)); // a string or a long: the plan allows no other key type
         Object eventTime = row.get(timeField);
         event.setField(1, eventTime);
         for (int i = 0; i < columns.length; i++) {
             Object v = row.get(columns[i]);
             if (!(v instanceof Long || v instanceof Double)) {
-                return view.reject(NOT_A_NUMBER,
-                        "input column " + PyValues.repr(columns[i]) + " is " + PyValues.repr(v) + ", not a number");
+                return view.reject(NOT_A_NUMBER, "input column '" + columns[i] + "' is " + kind(v) + ", not a number");
             }
             event.setField(2 + i, ((Number) v).doubleValue());
         }
@@ -298,5 +296,30 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
         event.setField(columns.length + 4, offset);
         ctx.output(view.tag, event);
         return null;
+    }
+
+    /** Empty or only ASCII whitespace (space, tab, LF, VT, FF, CR): a key nobody could look up. */
+    static boolean isBlank(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c != ' ' && (c < '\t' || c > '\r')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What a non-numeric input is, for the dead letter's reason (never the value: it may be personal data). */
+    static String kind(Object v) {
+        if (v == null) {
+            return "null";
+        }
+        if (v instanceof String) {
+            return "a string";
+        }
+        if (v instanceof Boolean) {
+            return "a boolean";
+        }
+        return "a " + v.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
     }
 }
