@@ -11,14 +11,15 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from skewless.errors import SkewlessError
-from skewless.spec import FeatureSpec
+from skewless.spec import FeatureSpec, ViewSpec
 
 NONE = "none"
 
@@ -40,13 +41,15 @@ class _Jvm:
     """The EngineServer process: started on first use, answered in command order."""
 
     def __init__(self, roundtrip: bool) -> None:
-        from skewless.devstack.flink_home import build_sink_jar  # dev tooling: the jar from jvm/
+        # dev tooling: the jar from jvm/, then its Maven-resolved runtime jars (Jackson reads the spec)
+        from skewless.devstack.flink_home import build_sink_jar
+        from skewless.devstack.jars import classpath
 
-        jar = build_sink_jar()
+        path = os.pathsep.join([str(build_sink_jar()), classpath("flink")])
         flags = ["--roundtrip"] if roundtrip else []
         try:
             self.proc = subprocess.Popen(
-                ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", str(jar), "io.skewless.testing.EngineServer", *flags],
+                ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", path, "io.skewless.testing.EngineServer", *flags],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
             )
         except OSError as exc:
@@ -94,8 +97,9 @@ def _jvm(roundtrip: bool) -> _Jvm:
     return _jvms[roundtrip]
 
 
-def _params(feature: FeatureSpec) -> str:
-    return json.dumps(feature.param, separators=(",", ":")) if feature.param else "-"
+def _spec_json(features: Sequence[FeatureSpec], lateness_ms: int) -> str:
+    """The part of ViewSpec.to_dict() the engine reads, for engines built from features alone."""
+    return json.dumps({"features": [asdict(f) for f in features], "allowed_lateness_ms": lateness_ms})
 
 
 def _number(value: Any) -> str:
@@ -115,7 +119,8 @@ def _value(token: str, value_type: str) -> Any:
 
 
 class Engine:
-    """The tiled windows of `features` for ONE entity, on the JVM engine.
+    """The tiled windows of `features` for ONE entity, on the JVM engine (built there from the
+    view spec's JSON by io.skewless.testing.ViewEngines, as `Engine.of_view` sends it).
 
     lateness_ms: how far behind the watermark an event is still applied (with corrections);
     expiry_horizon: epoch ms where tile-expiry instants stop (None: never).
@@ -129,15 +134,23 @@ class Engine:
         expiry_horizon: int | None = None,
         *,
         roundtrip: bool = False,
+        spec_json: str | None = None,
     ) -> None:
         self.features = tuple(features)
         self.lateness_ms = lateness_ms
         self._types = [f.value_type for f in self.features]
         self._jvm = _jvm(roundtrip)
         self._id = str(next(_ids))
-        head = f"engine {self._id} {lateness_ms} {NONE if expiry_horizon is None else expiry_horizon} {len(self.features)}"
-        body = [f"{f.op} {f.hop_ms or 0} {f.tiles} {_params(f)}" for f in self.features]
-        self._jvm.ask([head, *body], multi=False)
+        head = f"view {self._id} {NONE if expiry_horizon is None else expiry_horizon}"
+        self._jvm.ask([head, spec_json or _spec_json(self.features, lateness_ms)], multi=False)
+
+    @classmethod
+    def of_view(cls, spec: ViewSpec, expiry_horizon: int | None = None, *, roundtrip: bool = False) -> Engine:
+        """One entity's engine for `spec`, sent to the JVM as `spec.to_dict()`."""
+        return cls(
+            spec.features, spec.allowed_lateness_ms, expiry_horizon,
+            roundtrip=roundtrip, spec_json=json.dumps(spec.to_dict()),
+        )
 
     def inputs(self, row: dict[str, Any]) -> tuple[Any, ...]:
         """The per-feature input values of one event (None for count without a column)."""

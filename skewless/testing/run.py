@@ -91,7 +91,7 @@ def simulate(
                 continue
             key, ts = _key(spec, row), _event_time(spec, row)
             if key not in engines:
-                engines[key] = Engine(spec.features, spec.allowed_lateness_ms, until, roundtrip=roundtrip)
+                engines[key] = Engine.of_view(spec, until, roundtrip=roundtrip)
             engine = engines[key]
             if not engine.accepts(ts, watermark):
                 run.late.append(dict(event))

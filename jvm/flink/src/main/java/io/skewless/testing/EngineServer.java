@@ -20,10 +20,11 @@ import java.util.Map;
  * The JVM side of the testing kit (Python package {@code skewless.testing}): the job's own
  * {@link TileEngine}, driven one command per line on stdin, one answer per command on stdout,
  * so a test can run a view on the real engine without Flink. Each engine holds one entity's
- * state. Tokens are separated by whitespace; doubles may be decimal or hex (Python's float.hex).
+ * state, built from the view spec by {@link ViewEngines#fromSpec}. Tokens are separated by
+ * whitespace; doubles may be decimal or hex (Python's float.hex).
  *
  * <pre>
- *   engine ID LATENESS HORIZON|none N  then N lines: OP HOP_MS|0 TILES PARAMS_JSON|-  -> "ok"
+ *   view ID HORIZON|none  then one line: the view spec's JSON (ViewSpec.to_dict())    -> "ok"
  *   accepts ID TS WATERMARK                                                          -> "true" / "false"
  *   event ID TS WATERMARK V1 .. VN     (one input per feature)                       -> updates, then "."
  *   timer ID T WATERMARK                                                             -> updates, then "."
@@ -59,15 +60,9 @@ public final class EngineServer {
             if (t.length == 0 || t[0].isEmpty()) {
                 continue;
             }
-            String[] featureLines = new String[0];
-            if (t[0].equals("engine") && t.length == 5) {
-                featureLines = new String[Integer.parseInt(t[4])];
-                for (int i = 0; i < featureLines.length; i++) {
-                    featureLines[i] = in.readLine();
-                }
-            }
+            String specJson = t[0].equals("view") ? in.readLine() : null;
             try {
-                server.command(t, featureLines);
+                server.command(t, specJson);
             } catch (RuntimeException e) {
                 out.println("error " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' '));
             }
@@ -78,9 +73,9 @@ public final class EngineServer {
         out.flush();
     }
 
-    private void command(String[] t, String[] featureLines) {
-        if (t[0].equals("engine")) {
-            create(t, featureLines);
+    private void command(String[] t, String specJson) {
+        if (t[0].equals("view")) {
+            create(t, specJson);
             return;
         }
         if (t.length < 2) {
@@ -131,25 +126,12 @@ public final class EngineServer {
         }
     }
 
-    private void create(String[] t, String[] featureLines) {
-        if (t.length != 5) {
-            throw new IllegalArgumentException("engine needs ID LATENESS HORIZON|none N");
+    private void create(String[] t, String specJson) {
+        if (t.length != 3 || specJson == null) {
+            throw new IllegalArgumentException("view needs ID HORIZON|none, then the spec's JSON on one line");
         }
-        long lateness = Long.parseLong(t[2]);
-        long horizon = t[3].equals("none") ? TileEngine.NONE : Long.parseLong(t[3]);
-        int n = featureLines.length;
-        String[] ops = new String[n];
-        long[] hops = new long[n];
-        int[] tiles = new int[n];
-        String[] params = new String[n];
-        for (int i = 0; i < n; i++) {
-            String[] f = featureLines[i].strip().split("\\s+", 4);
-            ops[i] = f[0];
-            hops[i] = Long.parseLong(f[1]);
-            tiles[i] = Integer.parseInt(f[2]);
-            params[i] = f[3].equals("-") ? null : f[3];
-        }
-        TileEngine engine = TileEngine.of(ops, hops, tiles, params, lateness, horizon);
+        long horizon = t[2].equals("none") ? TileEngine.NONE : Long.parseLong(t[2]);
+        TileEngine engine = ViewEngines.fromSpec(specJson, horizon);
         engines.put(t[1], engine);
         states.put(t[1], engine.newState());
         out.println("ok");
