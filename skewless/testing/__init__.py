@@ -6,11 +6,11 @@
 `view` is a DSL FeatureView or a compiled ViewSpec; each update is what the job would write
 for one entity at one instant (to Cassandra and to the Iceberg history). The aggregation runs
 on the JVM tile engine the Flink job runs (io.skewless.engine, one JVM per Python process);
-the row logic (derived columns, filter) on skewless.expressions, which the conformance table
-holds to the job's evaluator.
+the row logic (derived columns, filter) on the job's own evaluator (io.skewless.logic) too.
 """
 
 from skewless.testing.engine import Engine, EngineError
-from skewless.testing.run import Update, run_view
+from skewless.testing.logic import EventRejected
+from skewless.testing.run import Update, ViewRun, run_view, simulate
 
-__all__ = ["Engine", "EngineError", "Update", "run_view"]
+__all__ = ["Engine", "EngineError", "EventRejected", "Update", "ViewRun", "run_view", "simulate"]

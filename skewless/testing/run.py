@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skewless.events.codec import is_missing_key
-from skewless.expressions import compile_row_logic
 from skewless.spec import ViewSpec
 from skewless.testing.engine import Engine, EngineError
+from skewless.testing.logic import RowLogic
 
 MIN_WATERMARK = -(2**63)
 END_OF_INPUT = 2**62
@@ -59,7 +59,7 @@ def simulate(
     view's source fields). `until`: the expiry horizon, epoch ms (None: windows expire to the end).
     `roundtrip`: checkpoint and restore each entity's state after every step."""
     spec = _spec_of(view)
-    row_logic = compile_row_logic(spec)  # derived columns then the filter; RowLogicError on failure
+    row_logic = RowLogic(spec, roundtrip=roundtrip)  # the job's evaluator; EventRejected on failure
     names = spec.feature_names
     engines: dict[str, Engine] = {}
     timers: list[tuple[int, str]] = []
@@ -85,11 +85,12 @@ def simulate(
 
     try:
         for event in events:
-            row = row_logic(dict(event))
+            key = _key(spec, event)  # the job checks the key before the row logic
+            row = row_logic(event)
             if row is None:
                 run.filtered.append(dict(event))
                 continue
-            key, ts = _key(spec, row), _event_time(spec, row)
+            ts = _event_time(spec, row)
             if key not in engines:
                 engines[key] = Engine.of_view(spec, until, roundtrip=roundtrip)
             engine = engines[key]
@@ -103,6 +104,7 @@ def simulate(
     finally:
         for engine in engines.values():
             engine.close()
+        row_logic.close()
     return run
 
 

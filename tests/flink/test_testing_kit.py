@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
-from skewless.expressions import RowLogicError
-from skewless.testing import EngineError, Update, run_view
-from skewless.testing.run import simulate
+from skewless.testing import EngineError, EventRejected, Update, run_view, simulate
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "transactions.avsc"
 HOUR = 3_600_000
@@ -80,9 +79,33 @@ def test_bad_events_say_what_is_wrong(bad: dict, message: str) -> None:
         run_view(view(), [{**event("u1", T0, 1.0), **bad}])
 
 
-def test_row_logic_failures_name_the_expression() -> None:
-    with pytest.raises(RowLogicError):
+def test_row_logic_runs_on_the_jobs_evaluator_and_its_failures_name_the_expression() -> None:
+    with pytest.raises(EventRejected, match='derived column .cents. "amount \\* 100": row_logic.') as caught:
         run_view(view(), [{**event("u1", T0, 1.0), "amount": "ten"}])
+    assert caught.value.reason.startswith("derived column")
+
+
+def test_a_missing_key_is_named_before_the_row_logic_runs() -> None:
+    with pytest.raises(EngineError, match="no entity key 'user_id'"):
+        run_view(view(), [{**event("u1", T0, 1.0), "user_id": None, "amount": "ten"}])
+
+
+def test_an_input_column_that_is_missing_or_not_a_number_is_named() -> None:
+    bare = FeatureView(
+        name="plain", version=1, entity=Entity("user", keys="user_id"),
+        source=Source(name="payments", topic="transactions", schema=SCHEMA, event_time="event_time"),
+        aggregations=[Aggregation("amount", "sum", windows=[Window("2h", hop="1h")])], ttl="1d",
+    )
+    row = event("u1", T0, 1.0)
+    with pytest.raises(EngineError, match="has no column 'amount'"):
+        run_view(bare, [{k: v for k, v in row.items() if k != "amount"}])
+    with pytest.raises(EngineError, match="must be a number, got 'ten'"):
+        run_view(bare, [{**row, "amount": "ten"}])
+
+
+def test_a_value_an_event_cannot_carry_is_named() -> None:
+    with pytest.raises(EngineError, match="field 'when' is a datetime; .* epoch milliseconds"):
+        run_view(view(), [{**event("u1", T0, 1.0), "when": datetime.now(timezone.utc)}])
 
 
 def test_a_view_that_is_not_one_is_refused() -> None:

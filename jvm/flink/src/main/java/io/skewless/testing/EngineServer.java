@@ -3,6 +3,8 @@ package io.skewless.testing;
 import io.skewless.engine.EntityState;
 import io.skewless.engine.TileEngine;
 import io.skewless.engine.Update;
+import io.skewless.logic.RowLogic;
+import io.skewless.logic.RowLogicException;
 
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -15,21 +17,26 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The JVM side of the testing kit (Python package {@code skewless.testing}): the job's own
  * {@link TileEngine}, driven one command per line on stdin, one answer per command on stdout,
  * so a test can run a view on the real engine without Flink. Each engine holds one entity's
- * state, built from the view spec by {@link ViewEngines#fromSpec}. Tokens are separated by
+ * state, built from the view spec by {@link ViewEngines#fromSpec}; a row logic is a view's
+ * derived columns and filter, run by the job's own {@link RowLogic} ("drop": the filter drops
+ * the event; "reject": an expression failed, with the reason the job dead-letters). Tokens are separated by
  * whitespace; doubles may be decimal or hex (Python's float.hex).
  *
  * <pre>
  *   view ID HORIZON|none  then one line: the view spec's JSON (ViewSpec.to_dict())    -> "ok"
+ *   logic ID              then one line: the row logic's JSON (RowLogic.to_json())    -> "ok"
+ *   row ID                then one line: an event as a JSON object                      -> "row JSON" / "drop" / "reject REASON"
  *   accepts ID TS WATERMARK                                                          -> "true" / "false"
  *   event ID TS WATERMARK V1 .. VN     (one input per feature)                       -> updates, then "."
  *   timer ID T WATERMARK                                                             -> updates, then "."
  *   next ID                                                                          -> "next T" / "next none"
- *   drop ID                                                                          -> "ok"
+ *   drop ID            (an engine or a row logic)                                    -> "ok"
  * </pre>
  *
  * An update prints as {@code u VALID_FROM REVISION} then one tab-separated value per feature: an
@@ -39,10 +46,13 @@ import java.util.Map;
  * (and re-encoding must give the same bytes), so state the checkpoint format would lose shows.
  */
 public final class EngineServer {
+    private static final Set<String> PAYLOAD_COMMANDS = Set.of("view", "logic", "row");
+
     private final PrintWriter out;
     private final boolean roundtrip;
     private final Map<String, TileEngine> engines = new HashMap<>();
     private final Map<String, EntityState> states = new HashMap<>();
+    private final Map<String, RowLogic> logics = new HashMap<>();
 
     private EngineServer(PrintWriter out, boolean roundtrip) {
         this.out = out;
@@ -60,9 +70,9 @@ public final class EngineServer {
             if (t.length == 0 || t[0].isEmpty()) {
                 continue;
             }
-            String specJson = t[0].equals("view") ? in.readLine() : null;
+            String payload = PAYLOAD_COMMANDS.contains(t[0]) ? in.readLine() : null;
             try {
-                server.command(t, specJson);
+                server.command(t, payload);
             } catch (RuntimeException e) {
                 out.println("error " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' '));
             }
@@ -73,9 +83,20 @@ public final class EngineServer {
         out.flush();
     }
 
-    private void command(String[] t, String specJson) {
+    private void command(String[] t, String payload) {
         if (t[0].equals("view")) {
-            create(t, specJson);
+            create(t, payload);
+            return;
+        }
+        if (t[0].equals("logic") || t[0].equals("row")) {
+            rowLogic(t, payload);
+            return;
+        }
+        if (t[0].equals("drop") && t.length == 2) {
+            engines.remove(t[1]);
+            states.remove(t[1]);
+            logics.remove(t[1]);
+            out.println("ok");
             return;
         }
         if (t.length < 2) {
@@ -108,11 +129,6 @@ public final class EngineServer {
                 long next = engine.nextTimer(state);
                 out.println(next == TileEngine.NONE ? "next none" : "next " + next);
                 break;
-            case "drop":
-                engines.remove(id);
-                states.remove(id);
-                out.println("ok");
-                return;
             default:
                 throw new IllegalArgumentException("unknown command " + t[0]);
         }
@@ -135,6 +151,29 @@ public final class EngineServer {
         engines.put(t[1], engine);
         states.put(t[1], engine.newState());
         out.println("ok");
+    }
+
+    private void rowLogic(String[] t, String payload) {
+        if (t.length != 2 || payload == null) {
+            throw new IllegalArgumentException(t[0] + " needs an ID, then its JSON on one line");
+        }
+        if (t[0].equals("logic")) {
+            logics.put(t[1], RowLogic.fromJson(payload));
+            out.println("ok");
+            return;
+        }
+        RowLogic logic = logics.get(t[1]);
+        if (logic == null) {
+            throw new IllegalArgumentException("no row logic " + t[1]);
+        }
+        Map<String, Object> row;
+        try {
+            row = logic.apply(JsonRows.read(payload));
+        } catch (RowLogicException e) {
+            out.println("reject " + e.reason().replace('\n', ' '));
+            return;
+        }
+        out.println(row == null ? "drop" : "row " + JsonRows.write(row));
     }
 
     private void print(List<Update> updates) {
