@@ -7,8 +7,6 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
-import java.math.BigDecimal;
-import java.math.BigInteger;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -38,9 +36,6 @@ final class JsonRows {
         }
         for (Map.Entry<String, Object> field : row.entrySet()) {
             Object v = field.getValue();
-            if (v instanceof BigInteger || v instanceof BigDecimal) {
-                throw new IllegalArgumentException("event field '" + field.getKey() + "' does not fit a long or a double: " + v);
-            }
             if (v != null && !(v instanceof String || v instanceof Long || v instanceof Double || v instanceof Boolean)) {
                 throw new IllegalArgumentException(
                         "event field '" + field.getKey() + "' is a " + (v instanceof Map ? "record" : "list")
