@@ -92,7 +92,8 @@ _ids = itertools.count()
 
 
 def _jvm(roundtrip: bool) -> _Jvm:
-    if roundtrip not in _jvms:
+    """This process's JVM for `roundtrip`, started again if it has exited (its engines with it)."""
+    if roundtrip not in _jvms or _jvms[roundtrip].proc.poll() is not None:
         _jvms[roundtrip] = _Jvm(roundtrip)
     return _jvms[roundtrip]
 
