@@ -24,7 +24,11 @@ public final class ApproxCountDistinct implements Aggregation<ApproxCountDistinc
         this.precision = precision;
     }
 
-    /** A DataSketches HLL union (HLL_8 registers); serialized as its compact image. */
+    /**
+     * A DataSketches HLL union (HLL_8 registers), serialized as its updatable image: unlike the compact
+     * one (whose coupon order depends on the hash table it was compacted from), that reads back and
+     * re-encodes to the same bytes.
+     */
     public static final class Acc implements Accumulator {
         final Union union;
 
@@ -39,7 +43,7 @@ public final class ApproxCountDistinct implements Aggregation<ApproxCountDistinc
 
         @Override
         public void write(ByteWriter out) {
-            byte[] image = union.toCompactByteArray();
+            byte[] image = union.toUpdatableByteArray();
             out.writeByte(TAG);
             out.writeVarInt(image.length);
             out.writeBytes(image);

@@ -7,7 +7,6 @@ import com.datadoghq.sketch.ddsketch.mapping.IndexMapping;
 import com.datadoghq.sketch.ddsketch.mapping.LogarithmicMapping;
 import com.datadoghq.sketch.ddsketch.store.CollapsingHighestDenseStore;
 import com.datadoghq.sketch.ddsketch.store.CollapsingLowestDenseStore;
-import com.datadoghq.sketch.ddsketch.store.UnboundedSizeDenseStore;
 import java.io.IOException;
 
 /**
@@ -26,6 +25,7 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
 
     private final double q;
     private final int maxBuckets;
+    private final double relativeAccuracy;
     private final IndexMapping mapping;
     private final double maxTrackable;
 
@@ -38,19 +38,22 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
         }
         this.q = q;
         this.maxBuckets = maxBuckets;
+        this.relativeAccuracy = relativeAccuracy;
         this.mapping = new LogarithmicMapping(relativeAccuracy);
         this.maxTrackable = mapping.maxIndexableValue();
     }
 
-    /** A DDSketch plus the exact min and max of what it was given, and its stores' bound. */
+    /** A DDSketch plus the exact min and max of what it was given, and the sketch's parameters. */
     public static final class Acc implements Accumulator {
         final DDSketch sketch;
+        final double relativeAccuracy;
         final int maxBuckets;
         double min;
         double max;
 
-        Acc(DDSketch sketch, int maxBuckets, double min, double max) {
+        Acc(DDSketch sketch, double relativeAccuracy, int maxBuckets, double min, double max) {
             this.sketch = sketch;
+            this.relativeAccuracy = relativeAccuracy;
             this.maxBuckets = maxBuckets;
             this.min = min;
             this.max = max;
@@ -58,10 +61,13 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
 
         @Override
         public Acc copy() {
-            return new Acc(sketch.copy(), maxBuckets, min, max);
+            return new Acc(sketch.copy(), relativeAccuracy, maxBuckets, min, max);
         }
 
-        /** Tag, max buckets, min, max, then the sketch's own encoding (which names its index mapping). */
+        /**
+         * Tag, relative accuracy, max buckets, min, max, then the sketch's own encoding (which names its
+         * index mapping too: decoding checks it against the one the parameters give).
+         */
         @Override
         public void write(ByteWriter out) {
             GrowingByteArrayOutput image = GrowingByteArrayOutput.withDefaultInitialCapacity();
@@ -71,6 +77,7 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
                 throw new IllegalStateException("DDSketch encoding failed", e); // in-memory output: never
             }
             out.writeByte(TAG);
+            out.writeDouble(relativeAccuracy);
             out.writeVarInt(maxBuckets);
             out.writeDouble(min);
             out.writeDouble(max);
@@ -79,18 +86,18 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
         }
 
         static Acc read(ByteReader in) {
+            double relativeAccuracy = in.readDouble();
             int maxBuckets = in.readVarInt();
             double min = in.readDouble();
             double max = in.readDouble();
             byte[] image = in.readBytes(in.readVarInt());
             try {
-                // DDSketch.decode gives both signs' stores from one supplier, but the negative store
-                // collapses at its other end: decode unbounded (the bins fit in maxBuckets already),
-                // then move the bins into stores of the right kinds.
-                DDSketch decoded = DDSketch.decode(ByteArrayInput.wrap(image), UnboundedSizeDenseStore::new);
-                DDSketch sketch = sketch(decoded.getIndexMapping(), maxBuckets);
-                sketch.mergeWith(decoded);
-                return new Acc(sketch, maxBuckets, min, max);
+                // Decoded straight into stores of the kinds the operation uses. (DDSketch.decode would
+                // give both signs one kind of store, and in sketches-java 0.8.3 merging another kind of
+                // store into a collapsing one loses counts.)
+                DDSketch sketch = sketch(new LogarithmicMapping(relativeAccuracy), maxBuckets);
+                sketch.decodeAndMergeWith(ByteArrayInput.wrap(image));
+                return new Acc(sketch, relativeAccuracy, maxBuckets, min, max);
             } catch (IOException | RuntimeException e) {
                 throw new IllegalArgumentException("corrupt engine state: bad DDSketch image: " + e.getMessage(), e);
             }
@@ -117,7 +124,7 @@ public final class ApproxPercentile implements Aggregation<ApproxPercentile.Acc>
 
     @Override
     public Acc init() {
-        return new Acc(sketch(mapping, maxBuckets), maxBuckets, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY);
+        return new Acc(sketch(mapping, maxBuckets), relativeAccuracy, maxBuckets, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY);
     }
 
     @Override
