@@ -6,8 +6,9 @@ package io.skewless.engine;
  * <p>Python's accumulators are immutable; here {@code add} and {@code merge} may update their first
  * argument in place and return the accumulator to keep (possibly a new object, e.g. when a sketch
  * changes form). They never modify {@code other}, and never return it (so a merged prefix never
- * aliases a tile). Every step runs the same floating-point operations in the same order as Python,
- * so results are bit-identical.
+ * aliases a tile). Every step of the exact operations runs the same floating-point operations in
+ * the same order as Python, so results are bit-identical; the two sketches are the libraries' own
+ * (DataSketches HLL, sketches-java DDSketch) and agree with Python only within their error bounds.
  */
 public interface Aggregation<A extends Accumulator> {
     String name();
