@@ -106,16 +106,25 @@ def within_bound(op: str, got: Any, pairs: Sequence[Pair], params: Mapping[str, 
         if want is None or got is None:
             return got is want
         values = [v for _, v in pairs]
+        a, m = p["relative_accuracy"], int(p["max_buckets"])
         slack = 1e-9 * abs(want) + 1e-300
-        bound = p["relative_accuracy"] * abs(want) + slack
-        distinct = sorted(set(values), reverse=True)
-        if len(distinct) <= p["max_buckets"]:  # no bucket can have been folded
-            return abs(got - want) <= bound
-        # Buckets below the max_buckets highest fold into the lowest one kept, which holds
-        # values no higher than the max_buckets-th largest distinct value v: a low quantile
-        # is overestimated, at most to v's bucket; a quantile in a kept bucket is unharmed.
-        v = distinct[int(p["max_buckets"]) - 1]
-        upper = max(want + bound, v + p["relative_accuracy"] * abs(v) + slack)
+        bound = a * abs(want) + slack
+        # DDSketch (sketches-java): each sign's store keeps at most m bins (a factor gamma each):
+        # the positive store those up from its highest value, the negative one those out from its
+        # value of least magnitude. Values beyond fold into the last bin kept: they move up, never
+        # down, so only a low quantile can be off, and only upwards (to about that bin). In logs:
+        # gamma ** m overflows a float at the larger max_buckets.
+        span = (m - 2) * math.log((1 + a) / (1 - a))
+        step = math.log((1 + a) / (1 - a))
+        upper = want + bound
+        if want > 0:
+            top = math.log(max(v for v in values if v > 0))
+            if top - math.log(want) > span:
+                upper = max(upper, math.exp(top - span + 3 * step))
+        elif want < 0:
+            least = math.log(min(-v for v in values if v < 0))
+            if math.log(-want) - least > span:
+                upper = max(upper, -math.exp(least + span - 2 * step))
         return want - bound <= got <= upper
     if op in ("first", "last", "last_n", "count", "min", "max"):
         return got == want

@@ -23,12 +23,15 @@ final class Accumulators {
                 return LastN.Acc.read(in);
             case CountDistinct.TAG:
                 return CountDistinct.Acc.read(in);
-            case ApproxCountDistinct.SPARSE_TAG:
-                return ApproxCountDistinct.Sparse.read(in);
-            case ApproxCountDistinct.DENSE_TAG:
-                return ApproxCountDistinct.Dense.read(in);
+            case ApproxCountDistinct.TAG:
+                return ApproxCountDistinct.Acc.read(in);
             case ApproxPercentile.TAG:
                 return ApproxPercentile.Acc.read(in);
+            case ApproxCountDistinct.LEGACY_SPARSE_TAG:
+            case ApproxCountDistinct.LEGACY_DENSE_TAG:
+                throw new LegacySketchStateException("approx_count_distinct HyperLogLog");
+            case ApproxPercentile.LEGACY_TAG:
+                throw new LegacySketchStateException("approx_percentile DDSketch");
             default:
                 throw new IllegalArgumentException("corrupt engine state: unknown accumulator tag " + tag);
         }

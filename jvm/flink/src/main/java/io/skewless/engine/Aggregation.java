@@ -3,11 +3,11 @@ package io.skewless.engine;
 /**
  * An operation over tiles: init / add / merge / result (docs/operations.md).
  *
- * <p>Python's accumulators are immutable; here {@code add} and {@code merge} may update their first
- * argument in place and return the accumulator to keep (possibly a new object, e.g. when a sketch
- * changes form). They never modify {@code other}, and never return it (so a merged prefix never
- * aliases a tile). Every step runs the same floating-point operations in the same order as Python,
- * so results are bit-identical.
+ * <p>{@code add} and {@code merge} may update their first argument in place and return the
+ * accumulator to keep (possibly a new object, e.g. when a sketch changes form). They never modify
+ * {@code other}, and never return it (so a merged prefix never aliases a tile). The exact operations
+ * equal the oracle (tests/oracle.py); the two sketches are the libraries' own (DataSketches HLL,
+ * sketches-java DDSketch) and lie within the error bounds docs/operations.md states.
  */
 public interface Aggregation<A extends Accumulator> {
     String name();

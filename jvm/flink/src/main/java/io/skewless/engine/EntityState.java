@@ -4,14 +4,20 @@ package io.skewless.engine;
  * One entity's engine state: live and sealed tiles, the events since the sealed point, the emitted
  * steps with their revisions, and the expiry timer last asked of the runtime.
  *
- * <p>Binary format (version 1): byte version; varint feature count; live position; sealed position
+ * <p>Binary format (version 2): byte version; varint feature count; live position; sealed position
  * (each: zigzag last instant, values, then per feature the tiles as delta-coded keys each followed by
  * a tagged accumulator); zigzag sealedAt; recent events (count, delta-coded times, one raw double per
  * feature each); steps (count, delta-coded instants, revision + 1, values); zigzag timer. "None" is
  * {@link TileEngine#NONE}. The merged-prefix cache is a memo and is not stored.
+ *
+ * <p>Version 2 changed only the sketches' accumulators (tags 12 and 13: DataSketches HyperLogLog and
+ * sketches-java DDSketch images). Version 1 state still decodes unless it holds one of the old
+ * hand-written sketches (tags 9, 10, 11), which fails with {@link LegacySketchStateException}.
  */
 public final class EntityState {
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
+    /** The format before the library sketches: the same layout, other sketch accumulators. */
+    static final int LEGACY_FORMAT_VERSION = 1;
 
     Position live;
     final Position sealed;
@@ -64,9 +70,9 @@ public final class EntityState {
         }
         ByteReader in = new ByteReader(bytes);
         int version = in.readByte();
-        if (version != FORMAT_VERSION) {
-            throw new IllegalArgumentException(
-                    "engine state format " + version + " is not supported (expects " + FORMAT_VERSION + ")");
+        if (version != FORMAT_VERSION && version != LEGACY_FORMAT_VERSION) {
+            throw new IllegalArgumentException("engine state format " + version + " is not supported (expects "
+                    + FORMAT_VERSION + ", or " + LEGACY_FORMAT_VERSION + " without sketches)");
         }
         int features = in.readVarInt();
         Position live = Position.read(in, features);

@@ -16,9 +16,4 @@ public final class Hash64 {
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
     }
-
-    /** Python's int.bit_length of a non-negative value. */
-    static int bitLength(long nonNegative) {
-        return 64 - Long.numberOfLeadingZeros(nonNegative);
-    }
 }

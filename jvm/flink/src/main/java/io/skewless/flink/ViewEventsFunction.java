@@ -2,6 +2,7 @@ package io.skewless.flink;
 
 import io.skewless.logic.RowLogic;
 import io.skewless.logic.RowLogicException;
+import io.skewless.logic.Values;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -311,15 +312,6 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
 
     /** What a non-numeric input is, for the dead letter's reason (never the value: it may be personal data). */
     static String kind(Object v) {
-        if (v == null) {
-            return "null";
-        }
-        if (v instanceof String) {
-            return "a string";
-        }
-        if (v instanceof Boolean) {
-            return "a boolean";
-        }
-        return "a " + v.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        return v == null ? "null" : "a " + Values.typeName(v);
     }
 }

@@ -5,10 +5,10 @@ import java.math.MathContext;
 import java.math.RoundingMode;
 
 /** The five value types of the language (Long, Double, String, Boolean, null) by name, and str() of a double. */
-final class Values {
+public final class Values {
     private Values() {}
 
-    static String typeName(Object v) {
+    public static String typeName(Object v) {
         if (v == null) {
             return "null";
         }
