@@ -1,22 +1,18 @@
-"""Decode raw Kafka records once per topic, then run each view's row logic on the decoded rows,
-both in the JVM: the job calls no Python per record.
+"""The rows between the job's JVM operators, as PyFlink types, and the row-logic stage's contract.
 
-Errors are values, not crashes: the main outputs carry rows, the side outputs carry dead
-letters with the reason and the record's origin (view-specific ones also name the view).
+Every operator runs in the JVM, built from the job spec (jobs.operators); these are the types
+of the streams between them, computed from the compiled specs:
 
-- `decode_records` (one per topic, io.skewless.flink.DecodeRecordsFunction): Avro bytes -> a
-  generic typed row of the newest schema's fields (`record_fields`), then the raw bytes and
-  the origin. Apache Avro's Java reader decodes, resolving each record's writer schema to the
-  newest one (io.skewless.flink.EventDecoder).
-- `view_events` (one per topic, io.skewless.flink.ViewEventsFunction): generic row -> each
-  view's event (`event_type`): key, event time, the view's numeric inputs, origin. Every
-  view's key check, derived columns, filter (io.skewless.logic, the trees
-  skewless.expressions parses) and allowed lateness happen here, in one operator, so a
-  record makes at most one dead letter, naming every view that refused it.
+- `record_type(record_fields(schemas))`: a decoded record, every carriable field of the newest
+  schema, then the raw bytes and the origin (`TRAILER`);
+- `event_type(spec)`: one view's event after its row logic: key, event time, the view's numeric
+  inputs, origin;
+- `update_type(spec)`: one view's update: key, one value per feature (typed by the operation
+  catalogue), valid_from, written_at, version;
+- `DEAD_LETTER_TYPE`: a dead letter, the original bytes plus why and where from as Kafka headers.
 
 `ViewLogic` states the row-logic stage's contract in Python: the reference the JVM stage is
-held to record by record (tests/flink/test_view_events.py), and the one the test oracles run.
-The decode stage is held to the producer's encoder (tests/flink/test_decode_producer.py).
+held to record by record (tests/flink/test_view_events.py).
 """
 
 from __future__ import annotations
@@ -26,17 +22,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from py4j.protocol import Py4JJavaError
+from pyflink.common import Row
 from pyflink.common.typeinfo import Types, TypeInformation
-from pyflink.datastream import DataStream, OutputTag
-from pyflink.java_gateway import get_gateway
-from pyflink.util.java_utils import to_jarray
+from pyflink.datastream import OutputTag
 
 from skewless.errors import SpecError
 from skewless.events.codec import DecodeError
-from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, compile_row_logic, row_logic_json
+from skewless.expressions import BOOL, NUMBER, STRING, check_row_logic, compile_row_logic
 from skewless.spec import ViewSpec
-from udfs.dead_letters import DEAD_LETTER_TYPE
+
+DEAD_LETTER_TYPE = Types.ROW_NAMED(
+    ["value", "headers"],
+    [Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.MAP(Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE()))],
+)
+
+
+def dead_letter(value: bytes, reason: str, stage: str, topic: str, partition: int, offset: int) -> Row:
+    headers = {
+        "skewless.reason": reason.encode(),
+        "skewless.stage": stage.encode(),
+        "skewless.source.topic": topic.encode(),
+        "skewless.source.partition": str(partition).encode(),
+        "skewless.source.offset": str(offset).encode(),
+    }
+    return Row(value, headers)
+
 
 DEAD_LETTERS = OutputTag("dead-letters", DEAD_LETTER_TYPE)
 # Headers of the row-logic stage's letters (io.skewless.flink.DeadLetters): the views that
@@ -57,11 +67,11 @@ class Field:
     type: str  # STRING, LONG, DOUBLE or BOOLEAN
 
 
-def _column_type(avro: Any) -> str | None:
+def column_type(avro: Any) -> str | None:
     """The row type of an Avro field type, or None when a row column cannot carry it."""
     if isinstance(avro, list):  # a union: only [null, T] (any order) is carried
         members = [m for m in avro if m != "null"]
-        return _column_type(members[0]) if len(members) == 1 else None
+        return column_type(members[0]) if len(members) == 1 else None
     if isinstance(avro, dict):
         avro = avro.get("type")  # e.g. {"type": "long", "logicalType": "timestamp-millis"}
     return _AVRO_TYPES.get(avro) if isinstance(avro, str) else None
@@ -72,7 +82,7 @@ def record_fields(schema_texts: Sequence[str]) -> tuple[Field, ...]:
     order. Older records are resolved to that schema, so its fields are all a row can hold."""
     fields = []
     for f in json.loads(schema_texts[-1]).get("fields", []):
-        kind = _column_type(f["type"])
+        kind = column_type(f["type"])
         if kind is not None:
             fields.append(Field(f["name"], kind))
     return tuple(fields)
@@ -133,31 +143,21 @@ class ViewLogic:
         return str(key), row[spec.event_time_field], inputs
 
 
-def build_jvm_stage(what: str, build: Callable[[], Any]) -> Any:
-    """Call a JVM stage's factory; its IllegalArgumentException names the bad input: say that
-    as a SpecError, without the Java trace."""
-    try:
-        return build()
-    except Py4JJavaError as exc:
-        if exc.java_exception.getClass().getName() == "java.lang.IllegalArgumentException":
-            raise SpecError(f"{what}: {exc.java_exception.getMessage()}") from None
-        raise
+# The JVM operator emits its too-late events under this tag id (side outputs match by id).
+LATE_EVENTS = OutputTag("late-events", DEAD_LETTER_TYPE)
 
 
-def decode_records(raw: DataStream, schema_texts: Sequence[str], fields: Sequence[Field], time_field: str) -> DataStream:
-    """`raw` (value, topic, partition, offset, ...) through the JVM decode stage: the rows of
-    `record_type(fields)`; its dead letters come from `dead_letters_of`."""
-    jvm = get_gateway().jvm
-    function = build_jvm_stage(
-        "decode stage",
-        lambda: jvm.io.skewless.flink.DecodeRecordsFunction.create(
-            to_jarray(jvm.String, list(schema_texts)),
-            to_jarray(jvm.String, [f.name for f in fields]),
-            to_jarray(jvm.String, [f.type for f in fields]),
-            time_field,
-        ),
-    )
-    return DataStream(function.applyTo(raw._j_data_stream, record_type(fields).get_java_type_info()))
+def flink_type(value_type: str) -> TypeInformation:
+    return {"long": Types.LONG(), "double": Types.DOUBLE(), "list<double>": Types.LIST(Types.DOUBLE())}[value_type]
+
+
+def update_type(spec: ViewSpec) -> TypeInformation:
+    names = [spec.entity_key, *spec.feature_names, "valid_from", "written_at", "version"]
+    types = [Types.STRING()]
+    types += [flink_type(f.value_type) for f in spec.features]
+    types += [Types.LONG(), Types.LONG(), Types.LONG()]
+    return Types.ROW_NAMED(names, types)
+
 
 
 def view_label(spec: ViewSpec) -> str:
@@ -165,43 +165,3 @@ def view_label(spec: ViewSpec) -> str:
     return f"{spec.name}@{spec.version}"
 
 
-@dataclass(frozen=True)
-class ViewStreams:
-    """The row-logic stage of a topic: `stage` is the operator (name and uid it), and its main
-    output, the stage's dead letters (at most one per record); `events` holds each view's
-    events (`event_type(spec)`), by spec uid."""
-
-    stage: DataStream
-    events: dict[str, DataStream]
-
-
-def view_events(decoded: DataStream, specs: Sequence[ViewSpec], fields: Sequence[Field]) -> ViewStreams:
-    """`decoded` (rows of `record_type(fields)`) through one JVM operator that runs every view's
-    row logic and allowed lateness (io.skewless.flink.ViewEventsFunction)."""
-    jvm = get_gateway().jvm
-
-    def build() -> Any:
-        builder = jvm.io.skewless.flink.ViewEventsFunction.builder(
-            to_jarray(jvm.String, [f.name for f in fields]), specs[0].event_time_field
-        )
-        for spec in specs:
-            builder.view(
-                view_label(spec),
-                spec.source_key_field,
-                row_logic_json(spec.derived, spec.filter),
-                to_jarray(jvm.String, list(spec.input_columns)),
-                spec.allowed_lateness_ms,
-            )
-        return builder.build()
-
-    function = build_jvm_stage("row-logic stage", build)
-    j_stage = function.applyTo(decoded._j_data_stream)
-    events = {spec.uid: DataStream(function.eventsOf(j_stage, view_label(spec))) for spec in specs}
-    return ViewStreams(DataStream(j_stage), events)
-
-
-def dead_letters_of(stage: DataStream) -> DataStream:
-    """The dead letters of the decode stage, taken in the JVM: `stage.get_side_output(DEAD_LETTERS)`
-    yields the same rows but passes each through a Python identity map."""
-    tag = get_gateway().jvm.io.skewless.flink.DeadLetters.tag()
-    return DataStream(stage._j_data_stream.getSideOutput(tag))
