@@ -11,10 +11,12 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from skewless.errors import SkewlessError
@@ -41,12 +43,15 @@ class _Jvm:
 
     def __init__(self, roundtrip: bool) -> None:
         from skewless.devstack.flink_home import build_sink_jar  # dev tooling: the jar from jvm/
+        from skewless.devstack.jars import classpath
 
-        jar = build_sink_jar()
+        # The engine reads its operation catalogue with Jackson: the jar plus Jackson's jars.
+        jackson = [e for e in classpath("flink").split(os.pathsep) if Path(e).name.startswith("jackson-")]
+        cp = os.pathsep.join([str(build_sink_jar()), *jackson])
         flags = ["--roundtrip"] if roundtrip else []
         try:
             self.proc = subprocess.Popen(
-                ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", str(jar), "io.skewless.testing.EngineServer", *flags],
+                ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cp, "io.skewless.testing.EngineServer", *flags],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
             )
         except OSError as exc:
