@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyflink.common import Configuration, Row, Types
+from pyflink.common import Configuration, Row
 from pyflink.datastream import StreamExecutionEnvironment
 
 from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
