@@ -8,7 +8,7 @@ runtime of the job.
 
 Variants:
 - `skewless`: table -> to_data_stream -> the pipeline's aggregation operator
-  (`udfs.aggregator.aggregate`: key by user, JVM tile engine built from the ViewSpec) -> blackhole.
+  (`jobs.operators.JvmJob.aggregate`: key by user, JVM tile engine built from the ViewSpec) -> blackhole.
 - `native_over`: Flink SQL OVER ... RANGE windows computing the same five features. Flink
   accepts only one window per SELECT level, so the windows nest, one level each.
 - `passthrough`: source -> blackhole, the ceiling for any operator on this input.
@@ -71,7 +71,7 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
 
     from bench.workload import WATERMARK_DELAY_MS, view_spec
     from jobs.pipeline import flink_configuration
-    from udfs.aggregator import aggregate, update_type
+    from jobs.operators import JvmJob, job_document
 
     # The project's flink-conf (thread mode, state cache, checkpointing), as the pipeline runs.
     config = flink_configuration()
@@ -102,7 +102,8 @@ def run(variant: str, path: Path, parallelism: int, rest_port: int, expiry_horiz
                 "SELECT user_id, event_time, amount, 'bench' AS topic, 0 AS `partition`, CAST(0 AS BIGINT) AS `offset` FROM events"
             )
         )
-        updates = aggregate(rows, spec, expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
+        job = JvmJob(job_document((), [spec], expiry_horizon=expiry_horizon))
+        updates = job.aggregate(spec, rows).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
         t_env.execute_sql(
             f"CREATE TABLE sink_updates (user_id STRING, {columns}, valid_from BIGINT, written_at BIGINT, version BIGINT) "
             "WITH ('connector' = 'blackhole')"

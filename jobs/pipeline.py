@@ -1,8 +1,8 @@
 """The feature pipeline of one topic: Kafka -> decode -> per view: row logic -> tiled windows
 -> Cassandra + Iceberg; dead letters of every stage -> `<topic>.dead-letters`.
 
-`build_pipeline` only wires; the logic lives in udfs/ and connectors/. Every operator it
-wires runs in the JVM, built from the compiled specs: the job calls no Python per record. Run it with
+`build_pipeline` only wires; the logic lives in the JVM operators and connectors/. Every operator it
+wires runs in the JVM, built from one job spec (jobs.operators) of the compiled specs: the job calls no Python per record. Run it with
 `skewless run` (local mini-cluster) or `flink run -py jobs/pipeline.py` on a cluster.
 """
 
@@ -24,19 +24,19 @@ from pyflink.datastream import CheckpointingMode, DataStream, StreamExecutionEnv
 from pyflink.table import StreamTableEnvironment
 
 from connectors.cassandra.schema import ensure_view_table
-from connectors.cassandra.sink import CassandraSinkConfig, cassandra_sink
+from connectors.cassandra.config import CassandraSinkConfig
 from connectors.iceberg.catalog import CatalogConfig
 from connectors.kafka.topics import KEEP_FOREVER, ensure_topic
 from connectors.iceberg.flink_sink import add_history_sink
 from connectors.iceberg.history import Column, HistoryTable, ensure_history_table
-from jobs.sources import EventTimeWatermarks, dead_letter_sink_ddl, dead_letter_topic, read_events
+from jobs.operators import JvmJob, SourceOptions, job_document
+from jobs.rows import check_view, record_fields, update_type, view_label
+from jobs.sources import EventTimeWatermarks, dead_letter_sink_ddl, dead_letter_topic
 from skewless.checkpoints import SAVEPOINT_INFO, Lineage, RestorePoint, restore_point_at
 from skewless.errors import SkewlessError, SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
 from skewless.summary import summarize, summary_line
-from udfs.aggregator import aggregate, late_events_of, update_type
-from udfs.decode import Field, check_view, dead_letters_of, decode_records, record_fields, view_events, view_label
 
 
 @dataclass(frozen=True)
@@ -77,55 +77,41 @@ def set_uid_prefix(t_env: StreamTableEnvironment, prefix: str) -> None:
     config.set("table.exec.iceberg.use-v2-sink", "true")
 
 
-def read_topic(
-    env: StreamExecutionEnvironment,
-    topic: str,
-    specs: Sequence[ViewSpec],
-    fields: Sequence[Field],
-    schema_texts: Sequence[str],
-    settings: Settings,
-    options: RunOptions,
-) -> DataStream:
-    """The topic's records, decoded, watermarked per partition from the decoded event time.
-
-    The watermark is the topic's, so it waits for the most out-of-order view.
-    """
+def source_options(specs: Sequence[ViewSpec], settings: Settings, options: RunOptions) -> SourceOptions:
+    """How the job reads its topic. The watermark is the topic's, so it waits for the most
+    out-of-order view."""
     watermarks = EventTimeWatermarks(
         out_of_orderness_ms=max(s.out_of_orderness_ms for s in specs),
         idle_ms=settings.job.source_idle_timeout_ms,
         future_bound_ms=settings.job.future_event_time_bound_ms,
     )
-    return read_events(
-        env, topic, settings.kafka.bootstrap, options.group_id, schema_texts, fields,
-        specs[0].event_time_field, watermarks, options.bounded,
-    )
+    return SourceOptions(settings.kafka.bootstrap, options.group_id, options.bounded, watermarks)
 
 
 def add_view(
     t_env: StreamTableEnvironment,
+    job: JvmJob,
     events: DataStream,
     spec: ViewSpec,
-    settings: Settings,
+    cassandra: CassandraSinkConfig,
     catalog: CatalogConfig,
-    options: RunOptions,
 ) -> DataStream:
     """One view's branch: its events (from the topic's row-logic stage) -> key by entity -> tiles
     -> Cassandra + Iceberg; returns the tile operator's dead letters (its safety net for late
     events, which the row-logic stage already refuses)."""
-    updates = aggregate(events, spec, options.expiry_horizon).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
+    updates = job.aggregate(spec, events).name(f"tiles {spec.name}").uid(f"{spec.uid}-tiles")
     # Each sink runs in a task of its own, fed subtask to subtask (rescale at equal
     # parallelism): chained, the engine and both writers shared one thread while the
     # machine's other core idled (measured: that thread 100% busy, the source 83%
     # back-pressured).
-    cassandra = CassandraSinkConfig.for_view(spec, settings)
-    updates.rescale().sink_to(cassandra_sink(cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(
+    updates.rescale().sink_to(job.cassandra_sink(spec, cassandra, update_type(spec))).name(f"cassandra {spec.name}").uid(
         f"{spec.uid}-cassandra"
     )
     history = t_env.create_statement_set()
     add_history_sink(t_env, history, updates.rescale(), catalog, history_table(spec))
     set_uid_prefix(t_env, f"{spec.uid}-iceberg")
     history.attach_as_datastream()
-    return late_events_of(updates)
+    return job.late_events(updates)
 
 
 def build_pipeline(
@@ -149,16 +135,22 @@ def build_pipeline(
     fields = record_fields(schema_texts)
     for spec in specs:
         check_view(spec, fields)
-    raw = read_topic(env, topic, specs, fields, schema_texts, settings, options)
-    decoded = (
-        decode_records(raw, schema_texts, fields, specs[0].event_time_field).name(f"decode {topic}").uid(f"{topic}-decode")
+    sinks = {spec.uid: CassandraSinkConfig.for_view(spec, settings) for spec in specs}
+    # The one crossing into the JVM: every operator below is built from this document.
+    job = JvmJob(
+        job_document(
+            schema_texts, specs, source=source_options(specs, settings, options), sinks=sinks,
+            expiry_horizon=options.expiry_horizon,
+        )
     )
+    raw = job.source(env).uid(f"{topic}-source")
+    decoded = job.decode(raw).name(f"decode {topic}").uid(f"{topic}-decode")
     # The logic operator holds no state: its uid is the topic's, whatever the views.
-    views = view_events(decoded, specs, fields)
+    views = job.view_events(decoded)
     views.stage.name(f"logic {topic}").uid(f"{topic}-logic")
-    dead = dead_letters_of(decoded).union(views.stage)
+    dead = job.dead_letters(decoded).union(views.stage)
     for spec in specs:
-        dead = dead.union(add_view(t_env, views.events[spec.uid], spec, settings, catalog, options))
+        dead = dead.union(add_view(t_env, job, views.events[spec.uid], spec, sinks[spec.uid], catalog))
     add_dead_letter_sink(t_env, topic, settings, dead, options.group_id)
 
 

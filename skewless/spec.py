@@ -14,24 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from skewless.errors import SpecError
+from skewless.operations import OPERATIONS
 
 SPEC_FORMAT = 1
-# Result type of each operation: "long", "double" or "list<double>".
-OPERATIONS: dict[str, str] = {
-    "count": "long",
-    "sum": "double",
-    "avg": "double",
-    "min": "double",
-    "max": "double",
-    "variance": "double",
-    "stddev": "double",
-    "first": "double",
-    "last": "double",
-    "last_n": "list<double>",
-    "count_distinct": "long",
-    "approx_count_distinct": "long",
-    "approx_percentile": "double",
-}
 _MAX_TILES = 10_000
 LIFETIME = None  # window_ms for a feature over all events ever seen
 # ViewSpec fields that describe a view without changing what it computes: the registry
@@ -58,7 +43,7 @@ class FeatureSpec:
             raise SpecError(f"feature name {self.name!r} must be a valid identifier")
         if self.op not in OPERATIONS:
             raise SpecError(f"feature {self.name}: unknown operation {self.op!r}; use one of {sorted(OPERATIONS)}")
-        if self.column is None and self.op != "count":
+        if self.column is None and OPERATIONS[self.op].needs_column:
             raise SpecError(f"feature {self.name}: operation {self.op!r} needs an input column")
         if self.window_ms is None:
             if self.hop_ms is not None:
@@ -90,11 +75,11 @@ class FeatureSpec:
 
     @property
     def value_type(self) -> str:
-        return OPERATIONS[self.op]
+        return OPERATIONS[self.op].value_type
 
     @property
     def cql_type(self) -> str:
-        return {"long": "bigint", "double": "double", "list<double>": "list<double>"}[self.value_type]
+        return OPERATIONS[self.op].cql_type
 
 
 @dataclass(frozen=True)

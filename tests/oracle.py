@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
-from skewless.spec import OPERATIONS, FeatureSpec
+from skewless.operations import OPERATIONS
+from skewless.spec import FeatureSpec
 
 Pair = tuple[int, float]  # (event time ms, value)
 
@@ -132,7 +133,7 @@ def within_bound(op: str, got: Any, pairs: Sequence[Pair], params: Mapping[str, 
 
 
 def type_ok(op: str, got: Any) -> bool:
-    kind = OPERATIONS[op]
+    kind = OPERATIONS[op].value_type
     if kind == "long":
         return type(got) is int
     if kind == "double":

@@ -1,6 +1,6 @@
 """How a feature view maps onto its Cassandra table (names and column types).
 
-The update rows the job emits (`udfs.aggregator.update_type`) are
+The update rows the job emits (`jobs.rows.update_type`) are
 `(entity_key, *features, valid_from, written_at, version)`; the table has exactly these
 columns, in this order, so each row field binds to the column of the same position.
 """

@@ -34,10 +34,10 @@ def pyflink_home() -> Path:
 
 
 def build_sink_jar() -> Path:
-    """Compile skewless's Java jar (jvm/flink/src) when its sources or resources are newer than it."""
+    """Compile skewless's Java jar when anything under jvm/flink/src (sources, resources, tests) or the pom is newer than it."""
     module = REPO_ROOT / "jvm" / "flink"
     jar = module / "target" / SINK_JAR
-    sources = [p for p in (module / "src" / "main").rglob("*") if p.is_file()] + [module / "pom.xml"]
+    sources = [p for p in (module / "src").rglob("*") if p.is_file()] + [module / "pom.xml"]  # resources too
     newest = max(p.stat().st_mtime for p in sources)
     if not jar.exists() or jar.stat().st_mtime < newest:
         print("building skewless-flink sink jar with Maven...", file=sys.stderr, flush=True)

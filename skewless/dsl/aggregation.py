@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 from skewless.dsl.durations import Duration, label, to_ms
 from skewless.errors import SpecError
-from skewless.operation_params import check_params
-from skewless.spec import OPERATIONS
+from skewless.operations import OPERATIONS, check_params
 
 _MAX_TILES = 10_000
 
@@ -93,7 +92,7 @@ class Aggregation:
     """`op` over `column` for each of `windows`: one feature per window.
 
     `column` is None only for count. `params` holds the operation's parameters, checked by
-    the operations' one parameter table (skewless.operation_params), so what compiles is what runs:
+    the operation catalogue (skewless.operations), so what compiles is what runs:
     last_n needs n, approx_percentile needs q; others take optional tuning parameters.
     `name` overrides the naming rule (see the module doc).
     """
@@ -108,7 +107,7 @@ class Aggregation:
         what = f"Aggregation({self.column!r}, {self.op!r})"
         if self.op not in OPERATIONS:
             raise SpecError(f"{what}: unknown operation {self.op!r}; use one of {', '.join(sorted(OPERATIONS))}")
-        if self.column is None and self.op != "count":
+        if self.column is None and OPERATIONS[self.op].needs_column:
             raise SpecError(f"{what}: operation {self.op!r} needs a column")
         if self.column is not None and (not isinstance(self.column, str) or not self.column.isidentifier()):
             raise SpecError(f"{what}: column must be an identifier naming an event field or derived column")

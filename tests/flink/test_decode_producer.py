@@ -88,12 +88,10 @@ def cases() -> tuple[list[bytes], list[tuple[Any, ...] | str]]:
 def test_the_producers_records_decode_in_the_jvm_to_what_it_wrote(jar: str) -> None:
     from pyflink.common import Configuration, Types
     from pyflink.datastream import DataStream, StreamExecutionEnvironment
-    from pyflink.java_gateway import get_gateway
-    from pyflink.util.java_utils import to_jarray
-
+    from jobs.operators import JvmJob, job_document
+    from jobs.rows import record_fields
     from skewless.errors import SpecError
     from skewless.devstack import flink_home
-    from udfs.decode import dead_letters_of, decode_records, record_fields
 
     flink_home.apply_to_environ()  # our jar and Avro on the gateway's classpath, before it starts
     texts = [json.dumps(s) for s in SCHEMAS]
@@ -110,17 +108,10 @@ def test_the_producers_records_decode_in_the_jvm_to_what_it_wrote(jar: str) -> N
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(1)
 
+    job = JvmJob(job_document(texts, topic="transactions", time_field="event_time"))
+
     def decoded() -> DataStream:
-        jvm = get_gateway().jvm
-        source_rows = jvm.io.skewless.flink.EventSource.decodeRows(
-            env.from_collection(raw_rows, type_info=raw_type)._j_data_stream,
-            to_jarray(jvm.String, texts),
-            to_jarray(jvm.String, [f.name for f in fields]),
-            to_jarray(jvm.String, [f.type for f in fields]),
-            "event_time",
-            2**62,
-        )
-        return decode_records(DataStream(source_rows), texts, fields, "event_time")
+        return job.decode(job.decode_rows(env.from_collection(raw_rows, type_info=raw_type), 2**62))
 
     n = len(fields)
     rows = [(tuple(r[:n]), as_bytes(r[n]), r[n + 3]) for r in decoded().execute_and_collect()]
@@ -130,7 +121,7 @@ def test_the_producers_records_decode_in_the_jvm_to_what_it_wrote(jar: str) -> N
         assert got == want, f"offset {want[2]}"
 
     letters = {}
-    for letter in dead_letters_of(decoded()).execute_and_collect():
+    for letter in job.dead_letters(decoded()).execute_and_collect():
         headers = {k: as_bytes(v).decode() for k, v in letter[1].items()}
         assert headers["skewless.stage"] == "decode" and headers["skewless.source.topic"] == "transactions"
         letters[int(headers["skewless.source.offset"])] = (headers["skewless.reason-code"], as_bytes(letter[0]))
@@ -139,4 +130,4 @@ def test_the_producers_records_decode_in_the_jvm_to_what_it_wrote(jar: str) -> N
 
     no_default = [json.dumps(OLD), json.dumps(TRANSACTIONS)]  # the old records have no currency
     with pytest.raises(SpecError, match=r"writer schema #0 cannot be resolved to the newest schema: .* at currency: "):
-        decode_records(env.from_collection(raw_rows, type_info=raw_type), no_default, record_fields(no_default), "event_time")
+        JvmJob(job_document(no_default, time_field="event_time"))

@@ -15,8 +15,8 @@ from pyflink.common import Configuration, Row
 from pyflink.datastream import StreamExecutionEnvironment
 
 from features.transactions import USER_TRANSACTIONS
-from udfs.aggregator import aggregate, update_type
-from udfs.decode import event_type
+from jobs.operators import JvmJob, job_document
+from jobs.rows import event_type, update_type
 
 DAY_MS = 86_400_000
 T0 = 1_700_000_000_000
@@ -39,7 +39,7 @@ def run(backend: str) -> list[tuple]:
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(1)
     stream = env.from_collection(events(), type_info=event_type(USER_TRANSACTIONS))
-    updates = aggregate(stream, USER_TRANSACTIONS, expiry_horizon=None)
+    updates = JvmJob(job_document((), [USER_TRANSACTIONS])).aggregate(USER_TRANSACTIONS, stream)
     written_at = update_type(USER_TRANSACTIONS).get_field_names().index("written_at")
     rows = (tuple(v for i, v in enumerate(row) if i != written_at) for row in updates.execute_and_collect())
     return sorted(rows, key=repr)

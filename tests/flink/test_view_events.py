@@ -17,25 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyflink.common import Configuration, Row, Types
+from pyflink.common import Configuration, Row
 from pyflink.datastream import StreamExecutionEnvironment
 
+from jobs.operators import JvmJob, job_document
+from jobs.rows import (
+    REASON_CODE_HEADER,
+    VIEWS_HEADER,
+    Field,
+    dead_letter,
+    event_type,
+    record_fields,
+    record_type,
+    view_label,
+)
 from skewless.dsl import Aggregation, Entity, FeatureView, Source, Window
 from skewless.errors import SpecError
 from skewless.events.codec import DecodeError, is_missing_key, kind_of
 from skewless.expressions import RowLogicError, compile_row_logic
 from skewless.spec import ViewSpec
-from udfs.dead_letters import dead_letter
-from udfs.decode import (
-    REASON_CODE_HEADER,
-    VIEWS_HEADER,
-    Field,
-    event_type,
-    record_fields,
-    record_type,
-    view_events,
-    view_label,
-)
 
 SCHEMA = {
     "type": "record",
@@ -177,7 +177,7 @@ def test_jvm_stage_equals_the_python_contract(jar: str, tmp_path: Path, keys: tu
             [Row(*values, b"v%d" % offset, "readings", 0, offset) for offset, values in enumerate(rows)],
             type_info=record_type(fields),
         )
-        return view_events(decoded, specs, fields)
+        return JvmJob(job_document([json.dumps(SCHEMA)], specs)).view_events(decoded)
 
     for spec in specs:
         events = stage().events[spec.uid]
@@ -200,8 +200,7 @@ def test_a_view_the_decoded_row_cannot_feed_is_refused_at_build_time(jar: str, t
 
     flink_home.apply_to_environ()
     spec = view(tmp_path, "id")
-    env = StreamExecutionEnvironment.get_execution_environment()
-    fields = [Field("label", "STRING"), Field("ts", "LONG")]
-    decoded = env.from_collection([], type_info=record_type(fields))
+    narrow = {**SCHEMA, "fields": [f for f in SCHEMA["fields"] if f["name"] in ("label", "ts")]}
+    assert record_fields([json.dumps(narrow)]) == (Field("label", "STRING"), Field("ts", "LONG"))
     with pytest.raises(SpecError, match="view by_id@3: .*id"):
-        view_events(decoded, [spec], fields)
+        JvmJob(job_document([json.dumps(narrow)], [spec]))

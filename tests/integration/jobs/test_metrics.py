@@ -27,7 +27,7 @@ from skewless.events.synthetic import StreamShape
 from skewless.runner import run_job
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
-from udfs.decode import view_label
+from jobs.rows import view_label
 
 HOUR_MS = 3_600_000
 MALFORMED = 10  # two of each kind

@@ -19,7 +19,7 @@ from connectors.cassandra.sink import cassandra_sink
 COLUMNS = [("user_id", "text"), ("last3", "list<double>"), ("avg", "double"),
            ("valid_from", "timestamp"), ("version", "bigint")]
 NAMES = tuple(name for name, _ in COLUMNS)
-# As the job's aggregator types a last_n feature (udfs/aggregator.py:flink_type).
+# As the job's aggregator types a last_n feature (jobs/rows.py:flink_type).
 ROW_TYPE = Types.ROW_NAMED(list(NAMES), [Types.STRING(), Types.LIST(Types.DOUBLE()), Types.DOUBLE(),
                                          Types.LONG(), Types.LONG()])
 TABLE = "recent_v1"

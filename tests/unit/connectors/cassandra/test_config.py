@@ -52,7 +52,7 @@ def test_sink_config_is_frozen():
 def test_view_config_matches_the_rows_the_job_emits(example_catalogue):
     from pyflink.common import Types
 
-    from udfs.aggregator import update_type
+    from jobs.rows import update_type
 
     SPEC = example_catalogue.spec("user_transactions")
     row_type = update_type(SPEC)

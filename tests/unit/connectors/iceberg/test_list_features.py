@@ -93,7 +93,7 @@ def test_keys_cannot_be_lists() -> None:
 
 
 def test_flink_types_match_the_job_and_iceberg() -> None:
-    # The job's aggregator emits Types.LIST(Types.DOUBLE()) (udfs/aggregator.py:flink_type).
+    # The job's aggregator emits Types.LIST(Types.DOUBLE()) (jobs/rows.py:flink_type).
     row_type = update_row_type(VIEW)
     assert row_type.get_field_names() == ["user_id", "last5", "n", "last3", "valid_from", "written_at", "version"]
     assert row_type.get_field_types()[1] == Types.LIST(Types.DOUBLE())

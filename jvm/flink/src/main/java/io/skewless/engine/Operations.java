@@ -1,36 +1,39 @@
 package io.skewless.engine;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Builds an operation by name with its parameters checked and defaulted (docs/operations.md). */
+/**
+ * Builds an operation by name with its parameters checked and defaulted against the operation
+ * catalogue ({@link Catalogue}; docs/operations.md). Only the constructors are written here.
+ */
 public final class Operations {
-    public static final List<String> NAMES = List.of(
-            "count", "sum", "avg", "min", "max", "variance", "stddev", "first", "last", "last_n",
-            "count_distinct", "approx_count_distinct", "approx_percentile");
-
-    // Declared parameters per operation, so unknown ones are refused first, as Python does.
-    private static final Map<String, List<String>> PARAMETERS = Map.of(
-            "last_n", List.of("n"),
-            "count_distinct", List.of("max_size"),
-            "approx_count_distinct", List.of("precision"),
-            "approx_percentile", List.of("max_buckets", "q", "relative_accuracy"));
+    /** The catalogue's operation names, in its order. */
+    public static final List<String> NAMES = List.copyOf(Catalogue.get().operations().keySet());
 
     private Operations() {}
 
     public static Aggregation<? extends Accumulator> create(String op, Params params) {
-        if (op == null || !NAMES.contains(op)) {
+        Catalogue.Operation spec = Catalogue.get().find(op);
+        if (spec == null) {
             throw new IllegalArgumentException("unknown aggregation '" + op + "'; known: " + String.join(", ", NAMES.stream().sorted().toList()));
         }
         try {
-            params.checkNoneUnknown(PARAMETERS.getOrDefault(op, List.of()));
-            return build(op, params);
+            params.checkNoneUnknown(spec.paramNames()); // unknown ones are refused first, as Python does
+            Map<String, Number> values = new HashMap<>();
+            for (Catalogue.Param p : spec.params()) {
+                values.put(p.name(), p.integer()
+                        ? params.integer(p.name(), (Integer) p.defaultValue(), p.lo().intValue(), p.hi().intValue())
+                        : params.number(p.name(), (Double) p.defaultValue(), p.lo().doubleValue(), p.hi().doubleValue()));
+            }
+            return build(op, values);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("aggregation " + op + ": " + e.getMessage(), e);
         }
     }
 
-    private static Aggregation<? extends Accumulator> build(String op, Params p) {
+    private static Aggregation<? extends Accumulator> build(String op, Map<String, Number> p) {
         switch (op) {
             case "count":
                 return new Count();
@@ -51,18 +54,16 @@ public final class Operations {
             case "last":
                 return new Last();
             case "last_n":
-                return new LastN(p.integer("n", null, 1, 1000));
+                return new LastN(p.get("n").intValue());
             case "count_distinct":
-                return new CountDistinct(p.integer("max_size", 10_000, 16, 100_000));
+                return new CountDistinct(p.get("max_size").intValue());
             case "approx_count_distinct":
-                return new ApproxCountDistinct(p.integer("precision", 12, 4, 16));
+                return new ApproxCountDistinct(p.get("precision").intValue());
             case "approx_percentile":
-                double q = p.number("q", null, 0.0, 1.0);
-                double accuracy = p.number("relative_accuracy", 0.01, 0.001, 0.2);
-                int maxBuckets = p.integer("max_buckets", 2048, 16, 65_536);
-                return new ApproxPercentile(q, accuracy, maxBuckets);
+                return new ApproxPercentile(p.get("q").doubleValue(), p.get("relative_accuracy").doubleValue(),
+                        p.get("max_buckets").intValue());
             default:
-                throw new IllegalStateException(op);
+                throw new IllegalStateException("operation " + op + " is in the catalogue but has no implementation");
         }
     }
 }

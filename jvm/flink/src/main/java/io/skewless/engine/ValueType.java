@@ -1,6 +1,6 @@
 package io.skewless.engine;
 
-/** Result types, as in skewless.spec.OPERATIONS. */
+/** Result types: the value_type names of the operation catalogue (skewless.operations). */
 public enum ValueType {
     LONG("long"),
     DOUBLE("double"),

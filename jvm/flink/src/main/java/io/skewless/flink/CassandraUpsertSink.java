@@ -11,7 +11,7 @@ import org.apache.flink.types.Row;
  * version AND TTL remaining}, at least once: every write issued before a checkpoint barrier has
  * succeeded when the checkpoint completes (see {@link CassandraUpsertWriter}).
  *
- * <p>PyFlink builds it through {@link #create} over py4j.
+ * <p>PyFlink builds it through {@link JobSpec#cassandraSink}.
  */
 public final class CassandraUpsertSink implements Sink<Row> {
     private static final long serialVersionUID = 1L;
@@ -23,22 +23,6 @@ public final class CassandraUpsertSink implements Sink<Row> {
             throw new IllegalArgumentException("config must not be null");
         }
         this.config = config;
-    }
-
-    /** Entry point for py4j: plain arguments only, validated here on the client. */
-    public static CassandraUpsertSink create(
-            String contactPoints,
-            String localDatacenter,
-            String keyspace,
-            String statement,
-            long ttlSeconds,
-            int validFromIndex,
-            int versionIndex,
-            int maxInFlight,
-            String consistencyLevel) {
-        return new CassandraUpsertSink(new CassandraSinkConfig(
-                contactPoints, localDatacenter, keyspace, statement, ttlSeconds,
-                validFromIndex, versionIndex, maxInFlight, consistencyLevel));
     }
 
     public CassandraSinkConfig config() {

@@ -34,7 +34,7 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     public static final String DEAD_LETTERS_METRIC = "dead_letters_decode";
     public static final String TOPIC_GROUP = "topic";
     public static final String STAGE = "decode";
-    /** udfs.decode.TRAILER: the columns after the fields. */
+    /** jobs.rows.TRAILER: the columns after the fields. */
     public static final String[] TRAILER = {"__value", "__topic", "__partition", "__offset"};
 
     private final String[] fieldNames;
@@ -50,26 +50,26 @@ public final class DecodeRecordsFunction extends ProcessFunction<Row, Row> {
     }
 
     /**
-     * The decode stage of one topic, from what udfs.decode computes in Python.
+     * The decode stage of one topic ({@link JobSpec#decode}).
      *
      * @param schemaTexts the writer schemas' .avsc texts, oldest first
-     * @param fieldNames udfs.decode.record_fields names, in order
+     * @param fieldNames jobs.rows.record_fields names, in order
      * @param fieldTypes their types: STRING, LONG, DOUBLE or BOOLEAN
      * @param timeField the event-time field (every record must carry epoch ms in [2000, 2100))
      * @throws IllegalArgumentException naming the wrong input (schemas are parsed here, at build time)
      */
-    public static DecodeRecordsFunction create(String[] schemaTexts, String[] fieldNames, String[] fieldTypes,
+    static DecodeRecordsFunction create(String[] schemaTexts, String[] fieldNames, String[] fieldTypes,
             String timeField) {
         new EventDecoder(schemaTexts, fieldNames, fieldTypes, timeField); // validates: the source decodes
         return new DecodeRecordsFunction(fieldNames, fieldTypes);
     }
 
-    /** udfs.decode.record_type of the fields. */
+    /** jobs.rows.record_type of the fields. */
     public TypeInformation<Row> outputType() {
         return EventSource.rowType(fieldNames, fieldTypes, false);
     }
 
-    /** raw through this stage: one call from Python instead of process(...). */
+    /** raw through this stage. */
     public SingleOutputStreamOperator<Row> applyTo(DataStream<Row> raw) {
         return applyTo(raw, outputType());
     }

@@ -63,7 +63,7 @@ public final class EventDecoder {
     /**
      * @param schemaTexts the writer schemas (.avsc JSON, records), oldest first; the last is the
      *     newest, to which the others are resolved
-     * @param fieldNames the row's columns (udfs.decode.record_fields), fields of the newest schema
+     * @param fieldNames the row's columns (jobs.rows.record_fields), fields of the newest schema
      * @param fieldTypes their types: STRING, LONG, DOUBLE or BOOLEAN
      * @param timeField the event-time column (LONG), checked on every record
      * @throws IllegalArgumentException naming the input that is wrong

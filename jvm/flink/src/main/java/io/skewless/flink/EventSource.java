@@ -56,12 +56,10 @@ public final class EventSource {
      * @param perEventWatermarks emit a watermark after every record (bounded replays: lateness then
      *     depends on the data alone), else periodically
      */
-    public static DataStream<Row> read(StreamExecutionEnvironment env, String bootstrap, String topic, String groupId,
+    static DataStream<Row> read(StreamExecutionEnvironment env, String bootstrap, String topic, String groupId,
             boolean bounded, String[] schemaTexts, String[] fieldNames, String[] fieldTypes, String timeField,
             long outOfOrdernessMs, long idleMs, long futureBoundMs, boolean perEventWatermarks, String name) {
-        if (outOfOrdernessMs < 0 || idleMs <= 0 || futureBoundMs < 0) {
-            throw new IllegalArgumentException("out-of-orderness and future bound must be >= 0 and the idle timeout > 0");
-        }
+        checkWatermarks(outOfOrdernessMs, idleMs, futureBoundMs);
         Deserializer deserializer = new Deserializer(schemaTexts, fieldNames, fieldTypes, timeField, futureBoundMs);
         KafkaSourceBuilder<Row> builder = KafkaSource.<Row>builder()
                 .setBootstrapServers(bootstrap)
@@ -85,11 +83,17 @@ public final class EventSource {
         return env.fromSource(builder.build(), watermarks, name, deserializer.getProducedType());
     }
 
+    static void checkWatermarks(long outOfOrdernessMs, long idleMs, long futureBoundMs) {
+        if (outOfOrdernessMs < 0 || idleMs <= 0 || futureBoundMs < 0) {
+            throw new IllegalArgumentException("out-of-orderness and future bound must be >= 0 and the idle timeout > 0");
+        }
+    }
+
     /**
      * Raw records (value BYTES, topic STRING, partition INT, offset LONG) decoded as the source
      * decodes what it reads: for records from elsewhere (files of a backfill, tests).
      */
-    public static DataStream<Row> decodeRows(DataStream<Row> raw, String[] schemaTexts, String[] fieldNames,
+    static DataStream<Row> decodeRows(DataStream<Row> raw, String[] schemaTexts, String[] fieldNames,
             String[] fieldTypes, String timeField, long futureBoundMs) {
         Deserializer deserializer = new Deserializer(schemaTexts, fieldNames, fieldTypes, timeField, futureBoundMs);
         return raw.map(new RichMapFunction<Row, Row>() {

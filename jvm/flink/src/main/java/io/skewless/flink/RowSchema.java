@@ -13,7 +13,7 @@ final class RowSchema {
 
     /**
      * @throws IllegalArgumentException when a column is not a field of {@code newest}, or its Avro
-     *     type is not one the column's type carries (udfs.decode._column_type)
+     *     type is not one the column's type carries (jobs.rows.column_type)
      */
     static Schema of(Schema newest, String[] fieldNames, String[] fieldTypes) {
         List<Schema.Field> fields = new ArrayList<>(fieldNames.length);

@@ -20,7 +20,7 @@ import org.apache.flink.util.OutputTag;
 import org.apache.flink.types.Row;
 
 /**
- * The keyed operator of a view, as udfs.aggregator.TileAggregator: tiled windows in keyed state,
+ * The keyed operator of a view ({@link JobSpec#aggregate}): tiled windows in keyed state,
  * driven by events and event-time expiry timers, on the Java engine ({@link TileEngine}).
  *
  * <p>Input: a view event row (key STRING, event_time LONG, one DOUBLE per input column, topic STRING,
@@ -89,7 +89,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
      * The operator of one view, from its compiled spec as plain arrays, one entry per feature.
      *
      * @param viewLabel "name@version", the dead letters' skewless.view header
-     * @param ops operation names (skewless.spec.OPERATIONS)
+     * @param ops operation names (the operation catalogue, skewless.operations)
      * @param inputIndex the feature's input column in spec.input_columns, -1 for count without one
      * @param hopMs the hop in ms, 0 for a lifetime window
      * @param tiles window / hop (1 for lifetime)
@@ -99,7 +99,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
      * @param expiryHorizonMs the epoch ms where tile expiry stops; {@link #NO_HORIZON} or -1 for none
      * @throws IllegalArgumentException naming the feature and the problem
      */
-    public static TileAggregatorFunction create(String viewLabel, String[] ops, int[] inputIndex, long[] hopMs,
+    static TileAggregatorFunction create(String viewLabel, String[] ops, int[] inputIndex, long[] hopMs,
             int[] tiles, String[] params, long allowedLatenessMs, long expiryHorizonMs) {
         if (viewLabel == null || viewLabel.isBlank()) {
             throw new IllegalArgumentException("viewLabel (name@version) is required");
@@ -139,12 +139,12 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         }
     }
 
-    /** The side output of late events, the same id ("late-events") as udfs.aggregator.LATE_EVENTS. */
+    /** The side output of late events, the same id ("late-events") as jobs.rows.LATE_EVENTS. */
     public static OutputTag<Row> lateEventsTag() {
         return new OutputTag<>(LATE_EVENTS, DeadLetters.type());
     }
 
-    /** events keyed by entity key, through this operator: one call from Python instead of key_by + process. */
+    /** events keyed by entity key, through this operator. */
     public SingleOutputStreamOperator<Row> applyTo(DataStream<Row> events, TypeInformation<Row> outputType) {
         return events.keyBy(new RowFieldKey(), Types.STRING).process(this, outputType);
     }

@@ -110,10 +110,10 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
     }
 
     /**
-     * @param fieldNames the decoded record's fields, in row order (udfs.decode.record_fields)
+     * @param fieldNames the decoded record's fields, in row order (jobs.rows.record_fields)
      * @param timeField the event-time field (epoch ms), the same for every view of the topic
      */
-    public static Builder builder(String[] fieldNames, String timeField) {
+    static Builder builder(String[] fieldNames, String timeField) {
         if (fieldNames == null || timeField == null || !List.of(fieldNames).contains(timeField)) {
             throw new IllegalArgumentException("the event time field " + timeField + " is not a decoded field "
                     + (fieldNames == null ? "[]" : List.of(fieldNames)));
@@ -198,7 +198,7 @@ public final class ViewEventsFunction extends ProcessFunction<Row, Row> {
         return new OutputTag<>(EVENTS_TAG_PREFIX + label, Types.ROW_NAMED(names, types));
     }
 
-    /** The side output of the view labelled {@code label} (udfs.decode.event_type of its spec). */
+    /** The side output of the view labelled {@code label} (jobs.rows.event_type of its spec). */
     public OutputTag<Row> eventsTag(String label) {
         for (View v : views) {
             if (v.label.equals(label)) {

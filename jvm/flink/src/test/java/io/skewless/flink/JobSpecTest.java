@@ -1,0 +1,48 @@
+package io.skewless.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The job spec document: checked whole when read, and never shown with its settings. */
+class JobSpecTest {
+    private static String view(String params) {
+        return "{\"spec\": {\"name\": \"v\", \"version\": 2, \"entity_key\": \"user\", \"allowed_lateness_ms\": 0,"
+                + " \"features\": [{\"name\": \"f\", \"op\": \"last_n\", \"column\": \"amount\", \"window_ms\": 7200000,"
+                + " \"hop_ms\": 3600000, \"params\": " + params + "}]}}";
+    }
+
+    private static final String SINK = "\"cassandra\": {\"v-v2\": {\"contact_points\": \"10.0.0.7:9042\","
+            + " \"local_datacenter\": \"dc1\", \"keyspace\": \"ks\","
+            + " \"statement\": \"INSERT INTO ks.t (user, f, valid_from, version) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?\","
+            + " \"ttl_seconds\": 60, \"valid_from_index\": 2, \"version_index\": 3, \"max_in_flight\": 8,"
+            + " \"consistency\": \"ONE\"}}";
+
+    @Test
+    void aViewAndItsSinkAreBuiltFromTheDocument() {
+        JobSpec spec = JobSpec.fromJson("{\"views\": [" + view("[[\"n\", 3]]") + "], " + SINK + "}");
+        assertEquals("Row(user: String, f: List<Double>, valid_from: Long, written_at: Long, version: Long)",
+                spec.updateType("v-v2").toString());
+        CassandraUpsertSink sink = (CassandraUpsertSink) spec.cassandraSink("v-v2");
+        assertEquals(8, sink.config().maxInFlight());
+        assertFalse(spec.toString().contains("10.0.0.7"), spec.toString());
+        assertTrue(spec.toString().contains("v-v2"));
+    }
+
+    @Test
+    void aBadPartIsRefusedWhenTheDocumentIsRead() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> JobSpec.fromJson("{\"views\": [" + view("[[\"n\", 0]]") + "]}"));
+        assertEquals("view v@2: feature #0: aggregation last_n: n must be in [1, 1000], got 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> JobSpec.fromJson("{\"views\": []"));
+        assertTrue(e.getMessage().startsWith("the job spec is not JSON"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> JobSpec.fromJson("{" + SINK.replace("\"ONE\"", "\"SOME\"") + "}"));
+        assertTrue(e.getMessage().startsWith("cassandra sink of v-v2: consistencyLevel"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> JobSpec.fromJson("{}").cassandraSink("w-v1"));
+        assertEquals("no cassandra sink w-v1 in the job spec; it has []", e.getMessage());
+    }
+}
