@@ -73,9 +73,7 @@ def _iso(us: int) -> str:
     return (_EPOCH + timedelta(microseconds=us)).isoformat()
 
 
-def _row_filter(
-    label_keys: pa.Table, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf
-) -> BooleanExpression:
+def _row_filter(coder: KeyCoder, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
     """Prune the scan to what any label can use: valid_from in [min(ts) - ttl, max(ts)]
     (older updates could only be expired answers), and the labels' entities when few."""
     from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual
@@ -86,8 +84,8 @@ def _row_filter(
         expr = And(expr, GreaterThanOrEqual("valid_from", _iso(lo - ttl_us)))
     if as_of == "known_time":
         expr = And(expr, LessThanOrEqual("written_at", _iso(hi)))
-    for name in label_keys.column_names:
-        values = pc.unique(label_keys[name])
+    for name in coder.names:
+        values = coder.distinct(name)
         if len(values) <= MAX_KEYS_IN_FILTER:
             expr = And(expr, In(name, set(values.to_pylist())))
     return expr
@@ -205,14 +203,14 @@ def _features(
     # event_time reads written_at and version only for chunks with same-(key, valid_from)
     # ties: they are two of the columns to decompress, and ties are rare.
     later = ["written_at", "version"] if as_of == "event_time" else []
-    planned = _row_filter(label_keys, ts_us, ttl_us, as_of)
+    coder = KeyCoder(label_keys)
+    planned = _row_filter(coder, ts_us, ttl_us, as_of)
     scan = table.scan(row_filter=planned, selected_fields=tuple(columns))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-plan") as planner:
-        tasks = planner.submit(lambda: list(scan.plan_files()))  # Python-bound, while Arrow codes keys
-        coder = KeyCoder(label_keys)
+        tasks = planner.submit(lambda: list(scan.plan_files()))  # Python-bound, while numpy sorts
         codes, ts = coder.codes, as_us(ts_us)
         # One chunk: labels in their own order, no sort, no reordering.
-        order = None if n <= chunk_rows else np.argsort(codes, kind="stable")
+        order = None if n <= chunk_rows else coder.order()
         tasks = tasks.result()
     spans = [(start, min(n, start + chunk_rows)) for start in range(0, n, chunk_rows)]
 

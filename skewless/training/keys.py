@@ -109,6 +109,21 @@ class KeyCoder:
             codes = np.where(found, at, -1)
         return codes
 
+    def distinct(self, name: str) -> pa.Array:
+        """The labels' distinct values of one key column, sorted."""
+        return self._values[self.names.index(name)]
+
+    def order(self) -> np.ndarray:
+        """Label rows sorted by code, stably (rows of one key keep their order).
+
+        Codes are below 2**32 (at most one per label), so two stable 16-bit passes (numpy
+        radix-sorts 16-bit integers) replace a comparison sort: half the time at 1M labels."""
+        low = np.argsort((self.codes & 0xFFFF).astype(np.uint16), kind="stable")
+        if self.count <= 1 << 16:
+            return low
+        high = (self.codes >> 16)[low].astype(np.uint16)
+        return low[np.argsort(high, kind="stable")]
+
     def first_key_range(self, lo_code: int, hi_code: int) -> tuple[object, object]:
         """The first key column's [min, max] (Python values) over codes lo_code..hi_code."""
         values = self._values[0]

@@ -182,6 +182,47 @@ def test_key_codes_sort_labels_as_a_stable_sort_by_keys() -> None:
     assert coder.codes_of(history).tolist() == [want_code, -1, -1]
 
 
+@pytest.mark.parametrize("distinct", [3, 70_000])  # one 16-bit pass, and two
+def test_key_order_is_a_stable_sort_by_code(distinct: int) -> None:
+    rng = np.random.default_rng(distinct)
+    keys = pa.table({"id": pa.array(rng.integers(0, distinct, 200_000), pa.int64())})
+    coder = KeyCoder(keys)
+    assert coder.count > min(distinct, 65_536) - 10
+    assert np.array_equal(coder.order(), np.argsort(coder.codes, kind="stable"))
+
+
+def test_readers_beyond_the_open_file_cap_are_closed_and_reopened(write_history, catalog_cfg, monkeypatch) -> None:
+    """More files than readers kept open: every chunk still reads every file it needs."""
+    from skewless.training import scan
+
+    rng = random.Random(12)
+    keys = [f"u{i}" for i in range(6)]
+    span = 2 * 24 * HOUR
+    history = random_history(rng, keys, 160, span_ms=span)
+    write_history(history, batches=8)
+    times = random_label_times(rng, history, 6 * HOUR, 80, span_ms=span)
+    label_keys = [rng.choice(keys) for _ in times]
+    labels = labels_table(label_keys, times)
+    opened: list[str] = []
+    real = scan.HistoryReader._parquet
+
+    def spy(self, f):
+        was_open = f.opened is not None
+        reader = real(self, f)
+        if not was_open:
+            opened.append(f.task.file.file_path)
+        assert len(self._open) <= scan.MAX_OPEN_FILES
+        return reader
+
+    monkeypatch.setattr(scan, "MAX_OPEN_FILES", 3)
+    monkeypatch.setattr(scan.HistoryReader, "_parquet", spy)
+
+    result = join_history(labels, "user_stats", catalog_cfg, 6 * HOUR, chunk_rows=10)
+
+    assert features_of(result) == [oracle(history, k, t, 6 * HOUR, "event_time") for k, t in zip(label_keys, times)]
+    assert len(opened) > len(set(opened)) >= 4  # more files than the cap: some were reopened
+
+
 def test_event_time_reads_tie_breaking_columns_only_for_chunks_with_ties(write_history, catalog_cfg, monkeypatch) -> None:
     import pyarrow.parquet as pq
 
