@@ -8,13 +8,16 @@ within each, one commit per day as a checkpointing writer would: the layout
 SQLite catalog and warehouse under `bench/out/training/<parameters>/`, beside 1M labels.
 Both are cached by their parameters, so a rerun only measures.
 
-Measured, each on the same labels and history:
+Measured, each on the same labels and history, each side `--repeat` times (default 3)
+in its process, its median reported (the first call, with a cold heap and cold kernels,
+is also reported: `*_first_call_rows_per_s`):
 - `training_label_rows_per_s`: `join_history(..., as_of="event_time")` end
-  to end (catalog, pruned chunked scans, point-in-time joins, labels' order restored),
-  in a fresh child process whose peak RSS during the call is `training_peak_rss_mb`;
+  to end (catalog, pruned chunked scans from the Parquet files, point-in-time joins,
+  labels' order restored), in a fresh child process whose peak RSS over its calls is
+  `training_peak_rss_mb`;
 - `duckdb_raw_rows_per_s`: a plain DuckDB `ASOF LEFT JOIN` of the same labels against
-  the same history rows already in memory as Arrow (no TTL, no tie-breaking, no order):
-  the floor cost of the join itself.
+  the same history rows already in memory as Arrow (no file reading, no TTL, no
+  tie-breaking, no order): the floor cost of the join itself.
 
 Scale down with --entities/--updates/--labels (env BENCH_TRAINING_ENTITIES,
 BENCH_TRAINING_UPDATES, BENCH_TRAINING_LABELS), or --history-rows (entities x updates).
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -163,8 +167,8 @@ def ensure_data(params: Params) -> None:
     line.done(f"{n:,} history rows in {params.days} day partitions, {params.labels:,} labels, in {params.dir.relative_to(REPO)}")
 
 
-def child(params: Params, chunk_rows: int) -> dict:
-    """In a fresh process: time join_history and its peak RSS."""
+def child(params: Params, chunk_rows: int, repeat: int) -> dict:
+    """In a fresh process: time join_history `repeat` times, and its peak RSS."""
     import pyarrow.parquet as pq
 
     from skewless.progress import Meter
@@ -179,30 +183,35 @@ def child(params: Params, chunk_rows: int) -> dict:
     import pyiceberg.io.pyarrow  # noqa: F401
 
     load_pyiceberg_catalog(cfg)
-    line = Meter("training set: labels joined")
     reset = reset_peak_rss()
     before_kib = rss_bytes() // 1024
-    started = time.perf_counter()
-    catalog = load_pyiceberg_catalog(cfg)  # part of the call's cost, as in the CLI
-    result = join_history(
-        labels, VIEW, cfg, params.ttl_days * 86_400_000, "event_time", catalog=catalog,
-        chunk_rows=chunk_rows, progress=line,
-    )
-    seconds = time.perf_counter() - started
+    times, result = [], None
+    for call in range(repeat):
+        line = Meter(f"training set: labels joined (call {call + 1}/{repeat})")
+        del result  # the previous call's answer: each call starts from the same memory
+        started = time.perf_counter()
+        catalog = load_pyiceberg_catalog(cfg)  # part of the call's cost, as in the CLI
+        result = join_history(
+            labels, VIEW, cfg, params.ttl_days * 86_400_000, "event_time", catalog=catalog,
+            chunk_rows=chunk_rows, progress=line,
+        )
+        times.append(time.perf_counter() - started)
+        line.done(f"{result.num_rows:,} labels in {times[-1]:.2f} s")
     peak_kib = peak_rss_bytes() // 1024 if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    line.done(f"{result.num_rows:,} labels in {seconds:.2f} s")
     present = result.num_rows - result.column(FEATURES[0]).null_count
     return {
-        "seconds": seconds,
+        "seconds": statistics.median(times),
+        "first_seconds": times[0],
+        "all_seconds": times,
         "rows": result.num_rows,
         "with_features": present,
         "rss_before_mb": before_kib / 1024,
         "peak_rss_mb": (peak_kib or 0) / 1024,
-        "peak_from": "VmHWM reset before the call" if reset else "ru_maxrss of the process",
+        "peak_from": "VmHWM reset before the calls" if reset else "ru_maxrss of the process",
     }
 
 
-def raw_duckdb(params: Params) -> dict:
+def raw_duckdb(params: Params, repeat: int) -> dict:
     """The same labels ASOF-joined to the same history rows, all in memory, by DuckDB alone."""
     import duckdb
     import pyarrow as pa
@@ -224,13 +233,19 @@ def raw_duckdb(params: Params) -> dict:
     feats = ", ".join(f"h.{f}" for f in FEATURES)
     query = f"""SELECT l.user_id, l.timestamp, l.label, {feats}
                 FROM labels l ASOF LEFT JOIN hist h ON l.user_id = h.user_id AND l.ts >= h.valid_from"""
-    line.show(f"ASOF JOIN of {labels.num_rows:,} labels with {hist.num_rows:,} rows", force=True)
-    started = time.perf_counter()
-    out = con.sql(query).to_arrow_table()
-    seconds = time.perf_counter() - started
-    line.done(f"{out.num_rows:,} labels in {seconds:.2f} s")
+    times, out = [], None
+    for call in range(repeat):
+        line.show(f"ASOF JOIN of {labels.num_rows:,} labels with {hist.num_rows:,} rows (call {call + 1}/{repeat})", force=True)
+        del out
+        started = time.perf_counter()
+        out = con.sql(query).to_arrow_table()
+        times.append(time.perf_counter() - started)
+    line.done(f"{out.num_rows:,} labels in {statistics.median(times):.2f} s (median of {repeat})")
     con.close()
-    return {"seconds": seconds, "rows": out.num_rows, "history_rows": hist.num_rows}
+    return {
+        "seconds": statistics.median(times), "first_seconds": times[0], "all_seconds": times,
+        "rows": out.num_rows, "history_rows": hist.num_rows,
+    }
 
 
 def _warm_page_cache(params: Params) -> None:
@@ -241,21 +256,24 @@ def _warm_page_cache(params: Params) -> None:
                 pass
 
 
-def run(params: Params, chunk_rows: int, record: bool = True) -> dict:
+def run(params: Params, chunk_rows: int, repeat: int = 3, record: bool = True) -> dict:
     from bench import results
     from bench.machine import load_1m
 
     ensure_data(params)
     _warm_page_cache(params)
     load_start = load_1m()
-    cmd = [sys.executable, "-m", "bench.training", "--child", "--chunk-rows", str(chunk_rows), *_param_args(params)]
+    cmd = [
+        sys.executable, "-m", "bench.training", "--child", "--chunk-rows", str(chunk_rows), "--repeat", str(repeat),
+        *_param_args(params),
+    ]  # fmt: skip
     done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
     marked = [row for row in done.stdout.splitlines() if row.startswith("BENCH_RESULT ")]
     if done.returncode != 0 or not marked:
         raise SystemExit(f"training bench: the measured child failed (exit {done.returncode})")
     ours = json.loads(marked[-1].removeprefix("BENCH_RESULT "))
     load_mid = load_1m()
-    raw = raw_duckdb(params)
+    raw = raw_duckdb(params, repeat)
     load_end = load_1m()
     if ours["rows"] != params.labels or raw["rows"] != params.labels:
         raise SystemExit(f"training bench: expected {params.labels:,} rows, got {ours['rows']:,} and {raw['rows']:,}")
@@ -265,10 +283,16 @@ def run(params: Params, chunk_rows: int, record: bool = True) -> dict:
         "training_label_rows_per_s": round(ours_rate, 1),
         "duckdb_raw_rows_per_s": round(raw_rate, 1),
         "training_vs_duckdb_raw": round(ours_rate / raw_rate, 4),
+        "training_first_call_vs_duckdb_raw": round(raw["first_seconds"] / ours["first_seconds"], 4),
         "training_peak_rss_mb": round(ours["peak_rss_mb"], 1),
         "training_rss_before_call_mb": round(ours["rss_before_mb"], 1),
         "training_seconds": round(ours["seconds"], 3),
         "duckdb_raw_seconds": round(raw["seconds"], 3),
+        "training_all_seconds": [round(x, 3) for x in ours["all_seconds"]],
+        "duckdb_raw_all_seconds": [round(x, 3) for x in raw["all_seconds"]],
+        "training_first_call_rows_per_s": round(params.labels / ours["first_seconds"], 1),
+        "duckdb_raw_first_call_rows_per_s": round(params.labels / raw["first_seconds"], 1),
+        "training_repeat": repeat,
         "training_labels": params.labels,
         "training_history_rows": raw["history_rows"],
         "training_entities": params.entities,
@@ -282,7 +306,8 @@ def run(params: Params, chunk_rows: int, record: bool = True) -> dict:
     if record:
         results.update(figures)
     print(
-        f"\ntraining set: {ours_rate:,.0f} label rows/s ({ours['seconds']:.2f} s, peak RSS {ours['peak_rss_mb']:,.0f} MB, "
+        f"\nmedians of {repeat} calls each (first calls: ratio {raw['first_seconds'] / ours['first_seconds']:.3f})\n"
+        f"training set: {ours_rate:,.0f} label rows/s ({ours['seconds']:.2f} s, peak RSS {ours['peak_rss_mb']:,.0f} MB, "
         f"{ours['rss_before_mb']:,.0f} MB before the call)\n"
         f"raw DuckDB:   {raw_rate:,.0f} label rows/s ({raw['seconds']:.2f} s)\n"
         f"ratio {ours_rate / raw_rate:.3f}; load average (1 min) {load_start} / {load_mid} / {load_end}"
@@ -315,18 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl-days", type=int, default=full.ttl_days)
     parser.add_argument("--seed", type=int, default=full.seed)
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="join_history(chunk_rows=)")
+    parser.add_argument("--repeat", type=int, default=3, help="calls on each side; the median is reported")
     parser.add_argument("--no-record", action="store_true", help="print the figures, leave bench/results.json alone")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.history_rows is not None:
         args.updates = max(1, args.history_rows // args.entities)
-    if min(args.entities, args.updates, args.labels, args.days, args.ttl_days, args.chunk_rows) <= 0:
+    if min(args.entities, args.updates, args.labels, args.days, args.ttl_days, args.chunk_rows, args.repeat) <= 0:
         parser.error("sizes must be positive")
     params = Params(args.entities, args.updates, args.days, args.labels, args.ttl_days, args.seed)
     if args.child:
-        print("BENCH_RESULT " + json.dumps(child(params, args.chunk_rows)), flush=True)
+        print("BENCH_RESULT " + json.dumps(child(params, args.chunk_rows, args.repeat)), flush=True)
         return 0
-    run(params, args.chunk_rows, record=not args.no_record)
+    run(params, args.chunk_rows, args.repeat, record=not args.no_record)
     return 0
 
 

@@ -73,10 +73,10 @@ def _iso(us: int) -> str:
     return (_EPOCH + timedelta(microseconds=us)).isoformat()
 
 
-def _row_filter(coder: KeyCoder, ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
-    """Prune the scan to what any label can use: valid_from in [min(ts) - ttl, max(ts)]
-    (older updates could only be expired answers), and the labels' entities when few."""
-    from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual
+def _time_filter(ts_us: pa.ChunkedArray, ttl_us: int | None, as_of: AsOf) -> BooleanExpression:
+    """Prune the scan to the times any label can use: valid_from in [min(ts) - ttl, max(ts)]
+    (older updates could only be expired answers), written by max(ts) in known_time."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
     lo, hi = (v.as_py() for v in pc.min_max(ts_us).values())
     expr: BooleanExpression = LessThanOrEqual("valid_from", _iso(hi))
@@ -84,6 +84,14 @@ def _row_filter(coder: KeyCoder, ts_us: pa.ChunkedArray, ttl_us: int | None, as_
         expr = And(expr, GreaterThanOrEqual("valid_from", _iso(lo - ttl_us)))
     if as_of == "known_time":
         expr = And(expr, LessThanOrEqual("written_at", _iso(hi)))
+    return expr
+
+
+def _row_filter(coder: KeyCoder, timed: BooleanExpression) -> BooleanExpression:
+    """The time filter, and the labels' entities when few (`timed` itself when none are)."""
+    from pyiceberg.expressions import And, In
+
+    expr = timed
     for name in coder.names:
         values = coder.distinct(name)
         if len(values) <= MAX_KEYS_IN_FILTER:
@@ -203,15 +211,20 @@ def _features(
     # event_time reads written_at and version only for chunks with same-(key, valid_from)
     # ties: they are two of the columns to decompress, and ties are rare.
     later = ["written_at", "version"] if as_of == "event_time" else []
-    coder = KeyCoder(label_keys)
-    planned = _row_filter(coder, ts_us, ttl_us, as_of)
-    scan = table.scan(row_filter=planned, selected_fields=tuple(columns))
+    # Planning (Python-bound) starts on the time filter alone while Arrow and numpy code the
+    # labels' keys; only when some key column has few distinct values is the scan planned
+    # again, with them.
+    timed = _time_filter(ts_us, ttl_us, as_of)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-plan") as planner:
-        tasks = planner.submit(lambda: list(scan.plan_files()))  # Python-bound, while numpy sorts
+        speculative = planner.submit(lambda: list(table.scan(row_filter=timed, selected_fields=tuple(columns)).plan_files()))
+        coder = KeyCoder(label_keys)
+        planned = _row_filter(coder, timed)
+        scan = table.scan(row_filter=planned, selected_fields=tuple(columns))
+        replanned = None if planned is timed else planner.submit(lambda: list(scan.plan_files()))
         codes, ts = coder.codes, as_us(ts_us)
         # One chunk: labels in their own order, no sort, no reordering.
         order = None if n <= chunk_rows else coder.order()
-        tasks = tasks.result()
+        tasks = (replanned or speculative).result()
     spans = [(start, min(n, start + chunk_rows)) for start in range(0, n, chunk_rows)]
 
     def rows_of(i: int) -> np.ndarray | slice:

@@ -180,3 +180,14 @@ def test_a_failing_direct_read_is_answered_by_the_driver(keyspace):
         assert s.get_online_features(["u5"], ["user_transactions:count_30d"])[0].values() == {"user_transactions:count_30d": 5}
         response = asyncio.run(s.get_online_features_async(["u6"], ["user_transactions:count_30d"]))
         assert response[0].values() == {"user_transactions:count_30d": 6}
+
+
+def test_the_feature_store_takes_its_settings_and_views_without_arguments(example_catalogue):
+    from skewless.serving import FeatureStore
+
+    store = FeatureStore.from_settings()
+    try:
+        assert sorted(store.views) == ["merchant_activity", "user_transactions"]
+        assert store.plan(["merchant-0001"], ["merchant_activity:*"]).columns
+    finally:
+        store.close()

@@ -69,14 +69,3 @@ def test_checkpoints_name_the_same_lineage_by_topic_or_by_views(example_catalogu
     assert by_topic.exit_code == by_views.exit_code == 0
     assert by_topic.output == by_views.output == (
         "transactions--merchant_activity-v1+user_transactions-v1: no checkpoint or savepoint yet\n")
-
-
-def test_the_feature_store_takes_its_settings_and_views_without_arguments(example_catalogue):
-    from skewless.serving import FeatureStore
-
-    store = FeatureStore.from_settings()
-    try:
-        assert sorted(store.views) == ["merchant_activity", "user_transactions"]
-        assert store.plan(["merchant-0001"], ["merchant_activity:*"]).columns
-    finally:
-        store.close()

@@ -100,7 +100,9 @@ def test_scan_is_pruned_to_label_days_and_entities(write_history, catalog_cfg, m
     table = write_history([Update(f"u{d}", BASE_MS + d * day, BASE_MS + d * day, d, (float(d), d)) for d in range(10)])
     labels = pd.DataFrame({"user_id": ["u5"], "timestamp": [BASE_MS + 5 * day + HOUR]})
     ts = historical.label_times_us(pa.Table.from_pandas(labels), "timestamp")
-    expr = historical._row_filter(KeyCoder(pa.table({"user_id": ["u5"]})), ts, 2 * HOUR * 1000, "event_time")
+    expr = historical._row_filter(
+        KeyCoder(pa.table({"user_id": ["u5"]})), historical._time_filter(ts, 2 * HOUR * 1000, "event_time")
+    )
     planned = list(table.scan(row_filter=expr).plan_files())
     assert len(planned) == 1 and len(list(table.scan().plan_files())) == 10
     assert features_of(join_history(labels, "user_stats", catalog_cfg, ttl=2 * HOUR)) == [(5.0, 5)]
