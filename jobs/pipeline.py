@@ -223,16 +223,32 @@ def make_environment(
         config.set_string("execution.state-recovery.path", restore.path.as_uri())
         # Needed when the savepoint holds state of views this job no longer runs.
         config.set_string("execution.state-recovery.ignore-unclaimed-state", str(ignore_unclaimed_state).lower())
-    if cluster is not None:  # submit to a session cluster instead of starting a mini-cluster
-        host, _, port = cluster.removeprefix("http://").rstrip("/").rpartition(":")
-        config.set_string("execution.target", "remote")
-        config.set_string("rest.address", host)
-        config.set_string("rest.port", port)
-    env = StreamExecutionEnvironment.get_execution_environment(config)
+    if cluster is not None:
+        env = _remote_environment(config, cluster)
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(settings.job.parallelism)
     env.enable_checkpointing(settings.job.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     t_env = StreamTableEnvironment.create(env)
     return env, t_env
+
+
+def _remote_environment(config: Configuration, cluster: str) -> StreamExecutionEnvironment:
+    """An environment that submits to the session cluster at `cluster` (its REST URL).
+
+    Outside `flink run`, get_execution_environment always builds a local mini-cluster,
+    whatever execution.target says; Flink's own constructor honours the target. The job's
+    classes are on the cluster's classpath already (its lib/ is the assembled one), so no
+    jars ship with it."""
+    from pyflink.java_gateway import get_gateway
+
+    host, _, port = cluster.removeprefix("http://").rstrip("/").rpartition(":")
+    config.set_string("execution.target", "remote")
+    config.set_string("rest.address", host)
+    config.set_string("rest.port", port)
+    j_env = get_gateway().jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment(
+        config._j_configuration)
+    return StreamExecutionEnvironment(j_env)
 
 
 def prepare_history(

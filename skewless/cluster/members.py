@@ -54,7 +54,7 @@ def members(settings: Settings) -> list[Member]:
 def _identity(settings: Settings, name: str) -> str:
     """A dynamic property naming the member's folder: in the command line of the script from the
     first instant and, passed on, of the JVM it execs (Flink ignores keys it does not know)."""
-    return f"-Dskewless.member={cluster_dir(settings) / name}{os.sep}"
+    return f"skewless.member={cluster_dir(settings) / name}{os.sep}"
 
 
 def supervisor(settings: Settings) -> ServiceProcess:
@@ -68,11 +68,15 @@ def supervisor_argv(settings: Settings) -> list[str]:
 def launch_argv(member: Member, settings: Settings, flink_home: Path) -> list[str]:
     """The command that runs `member` in the foreground."""
     cluster = settings.cluster
-    common = [member.process.marker, f"-Djobmanager.rpc.port={cluster.rpc_port}", f"-Drest.port={cluster.rest_port}"]
+    properties = [member.process.marker, f"jobmanager.rpc.port={cluster.rpc_port}", f"rest.port={cluster.rest_port}"]
     if member.is_jobmanager:
-        return ["bash", str(flink_home / "bin" / "jobmanager.sh"), "start-foreground", *common]
-    return ["bash", str(flink_home / "bin" / "taskmanager.sh"), "start-foreground", *common,
-            f"-Dtaskmanager.numberOfTaskSlots={cluster.slots}"]
+        script = "jobmanager.sh"
+    else:
+        script = "taskmanager.sh"
+        properties.append(f"taskmanager.numberOfTaskSlots={cluster.slots}")
+    # "-D" and its value as two arguments: the scripts take a second argument of any other
+    # shape for a host name.
+    return ["bash", str(flink_home / "bin" / script), "start-foreground", *(a for p in properties for a in ("-D", p))]
 
 
 def launch_environ(member: Member, settings: Settings, runtime: dict[str, str]) -> dict[str, str]:
