@@ -203,6 +203,7 @@ def demo(events: int, users: int, repo: Path) -> None:
 
 
 def _register_subgroups() -> None:
+    from skewless.deploy.cli import kubernetes
     from skewless.history.cli import history
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
@@ -211,6 +212,7 @@ def _register_subgroups() -> None:
     from skewless.training.cli import training_set
 
     main.add_command(stack)
+    main.add_command(kubernetes)
     main.add_command(online)
     main.add_command(history)
     main.add_command(training_set, name="training-set")

@@ -1,0 +1,79 @@
+"""kubeconform, pinned and installed on first use, checking manifests against kubernetes/schemas/.
+
+The binary is built with `go install` from the Go module proxy into
+<SKEWLESS_HOME>/tools/kubeconform-<version>/ and reused from there. Validation is offline: the
+only schemas are the checked-in ones (the operators' CRDs and a few core kinds), so a kind
+without a schema fails instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+VERSION = "v0.7.0"
+MODULE = "github.com/yannh/kubeconform/cmd/kubeconform"
+REPO = Path(__file__).resolve().parents[3]
+SCHEMAS = REPO / "kubernetes" / "schemas"
+# CRD kinds by group (as kubernetes/schemas/derive.py writes them), then the core v1 kinds.
+LOCATIONS = (
+    f"{SCHEMAS}/{{{{.Group}}}}/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json",
+    f"{SCHEMAS}/core/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json",
+)
+
+
+class KubeconformUnavailable(RuntimeError):
+    """Go is missing or the install failed; the message says which."""
+
+
+def binary() -> Path:
+    """The pinned kubeconform, installed if missing."""
+    from skewless.devstack.jars import state_root
+
+    folder = state_root() / "tools" / f"kubeconform-{VERSION}"
+    path = folder / "kubeconform"
+    if path.is_file():
+        return path
+    go = shutil.which("go")
+    if go is None:
+        raise KubeconformUnavailable("Go is not on PATH; install Go 1.24+ to validate the Kubernetes manifests")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [go, "install", f"{MODULE}@{VERSION}"],
+        env={**os.environ, "GOBIN": str(folder), "CGO_ENABLED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0 or not path.is_file():
+        raise KubeconformUnavailable(f"go install {MODULE}@{VERSION} failed:\n{done.stderr[-2000:]}")
+    return path
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    resources: list[dict]  # kubeconform's JSON output: filename, kind, name, status, msg
+
+    def failures(self) -> list[str]:
+        return [f"{r['filename']}: {r['kind']} {r['name']}: {r['status']} {r.get('msg', '')}" for r in self.failures_raw()]
+
+    def failures_raw(self) -> list[dict]:
+        return [r for r in self.resources if r["status"] != "statusValid"]
+
+
+def validate(paths: list[Path]) -> Result:
+    """Every document of `paths` against the checked-in schemas, strictly (no unknown keys)."""
+    command = [str(binary()), "-strict", "-output", "json", "-verbose"]
+    for location in LOCATIONS:
+        command += ["-schema-location", location]
+    done = subprocess.run([*command, *map(str, paths)], capture_output=True, text=True, timeout=120)
+    try:
+        resources = json.loads(done.stdout)["resources"]
+    except (ValueError, KeyError) as exc:
+        raise AssertionError(f"kubeconform said nothing readable (exit {done.returncode}):\n{done.stdout}{done.stderr}") from exc
+    return Result(done.returncode == 0, resources)

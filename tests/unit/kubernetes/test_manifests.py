@@ -1,0 +1,65 @@
+"""Every file under kubernetes/ passes the operators' CRD schemas, and a broken one does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.unit.kubernetes import kubeconform
+
+KUBERNETES = kubeconform.REPO / "kubernetes"
+MANIFESTS = sorted(p for p in KUBERNETES.rglob("*.yaml") if kubeconform.SCHEMAS not in p.parents)
+
+
+def test_there_are_manifests_for_the_job_kafka_and_cassandra() -> None:
+    kinds = {d["kind"] for p in MANIFESTS for d in yaml.safe_load_all(p.read_text()) if d}
+    assert {"FlinkDeployment", "ConfigMap", "Kafka", "KafkaNodePool", "KafkaTopic", "CassandraDatacenter"} <= kinds
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.relative_to(KUBERNETES).as_posix())
+def test_manifest_passes_its_schema(path: Path) -> None:
+    result = kubeconform.validate([path])
+    assert result.ok, result.failures()
+    assert result.resources, f"{path}: no resource validated"
+
+
+def broken(tmp_path: Path, source: str, edit) -> Path:  # type: ignore[no-untyped-def]
+    docs = list(yaml.safe_load_all((KUBERNETES / source).read_text()))
+    edit(docs)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    return path
+
+
+def _set(doc_kind: str, keys: tuple[str, ...], value: object):  # type: ignore[no-untyped-def]
+    def edit(docs: list[dict]) -> None:
+        node = next(d for d in docs if d["kind"] == doc_kind)
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("source", "edit", "expected"),
+    [
+        # a value outside an enum
+        ("jobs/skewless-transactions.yaml", _set("FlinkDeployment", ("spec", "job", "upgradeMode"), "sometimes"), "upgradeMode"),
+        # a misspelt key: strict schemas refuse what the API server would silently prune
+        ("jobs/skewless-transactions.yaml", _set("FlinkDeployment", ("spec", "job", "paralelism"), 2), "paralelism"),
+        # a wrong type
+        ("cassandra.yaml", _set("CassandraDatacenter", ("spec", "size"), "three"), "size"),
+        # a required field missing
+        ("kafka.yaml", _set("Kafka", ("spec", "kafka", "listeners"), None), "listeners"),
+        # a kind no schema covers fails rather than being skipped
+        ("storage.yaml", _set("PersistentVolumeClaim", ("kind",), "PersistentVolume"), "PersistentVolume"),
+    ],
+    ids=["enum", "unknown-key", "type", "required", "unknown-kind"],
+)
+def test_a_broken_manifest_fails(tmp_path: Path, source: str, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+    result = kubeconform.validate([broken(tmp_path, source, edit)])
+    assert not result.ok
+    assert any(expected in failure for failure in result.failures()), result.failures()
