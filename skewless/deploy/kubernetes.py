@@ -27,6 +27,8 @@ DEFAULT_IMAGE = "skewless-job:0.1.0"
 # The job image links the flink-python jar of whatever 2.1.x it was built on to this name.
 PYTHON_DRIVER_JAR = "local:///opt/flink/opt/flink-python.jar"
 JOB_FILES = "/opt/skewless/job"
+PYTHON = "/opt/python/bin/python3.11"  # built into the job image (kubernetes/Dockerfile)
+FLINK_CONF_DIR = "/opt/flink/conf"  # where the operator mounts the configuration below
 # SKEWLESS_HOME on a volume every pod of the job shares (kubernetes/storage.yaml): the job keeps
 # its lineage (journal, checkpoints it resumes from) there, see docs/deploying-kubernetes.md.
 HOME = "/var/lib/skewless"
@@ -114,6 +116,8 @@ def flink_configuration(name: str, options: RenderOptions) -> dict[str, str]:
         "metrics.reporter.prom.filterLabelValueCharacters": "false",
         "taskmanager.numberOfTaskSlots": str(SLOTS_PER_TASKMANAGER),
         "python.execution-mode": "thread",
+        "python.client.executable": PYTHON,
+        "python.executable": PYTHON,
         "pipeline.object-reuse": "true",
         # As flink-conf/config.yaml: never give up, back off up to a minute.
         "restart-strategy.type": "exponential-delay",
@@ -127,6 +131,8 @@ def flink_configuration(name: str, options: RenderOptions) -> dict[str, str]:
 def _environment(options: RenderOptions) -> list[dict[str, Any]]:
     """The job's skewless settings (SKEWLESS_*) and the S3 credentials."""
     plain = {
+        # jobs/pipeline.py loads the cluster's configuration from here, then sets its own checkpoint folders.
+        "FLINK_CONF_DIR": FLINK_CONF_DIR,
         "SKEWLESS_HOME": HOME,
         "SKEWLESS_KAFKA_BOOTSTRAP": KAFKA_BOOTSTRAP,
         "SKEWLESS_CASSANDRA_HOSTS": CASSANDRA_HOSTS,
