@@ -57,6 +57,8 @@ def version_schemas(crd: dict) -> dict[str, dict]:
         # Pin the two fields that pick the schema, so a file meant for another kind cannot pass.
         properties["apiVersion"] = {"type": "string", "enum": [f"{group}/{version['name']}"]}
         properties["kind"] = {"type": "string", "enum": [kind]}
+        # Some generators (Fabric8, for the Flink operator) leave the object metadata out.
+        properties.setdefault("metadata", {"type": "object"})
         schema["properties"] = properties
         schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata"})
         out[f"{group}/{kind.lower()}_{version['name']}.json"] = strict(schema)

@@ -3,7 +3,9 @@
 The binary is built with `go install` from the Go module proxy into
 <SKEWLESS_HOME>/tools/kubeconform-<version>/ and reused from there. Validation is offline: the
 only schemas are the checked-in ones (the operators' CRDs and a few core kinds), so a kind
-without a schema fails instead of being skipped.
+without a schema fails instead of being skipped. Where Go is missing, `validate` checks the same
+schemas with the Python jsonschema package instead (`in_python`), so the manifests are never
+left unchecked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 VERSION = "v0.7.0"
 MODULE = "github.com/yannh/kubeconform/cmd/kubeconform"
@@ -67,6 +71,14 @@ class Result:
 
 
 def validate(paths: list[Path]) -> Result:
+    """Every document of `paths` against the checked-in schemas: kubeconform, else jsonschema."""
+    try:
+        return with_kubeconform(paths)
+    except KubeconformUnavailable:
+        return in_python(paths)
+
+
+def with_kubeconform(paths: list[Path]) -> Result:
     """Every document of `paths` against the checked-in schemas, strictly (no unknown keys)."""
     command = [str(binary()), "-strict", "-output", "json", "-verbose"]
     for location in LOCATIONS:
@@ -77,3 +89,29 @@ def validate(paths: list[Path]) -> Result:
     except (ValueError, KeyError) as exc:
         raise AssertionError(f"kubeconform said nothing readable (exit {done.returncode}):\n{done.stdout}{done.stderr}") from exc
     return Result(done.returncode == 0, resources)
+
+
+def schema_path(api_version: str, kind: str) -> Path:
+    """The schema file kubeconform's LOCATIONS pick for a kind: by group for CRDs, core/ for v1."""
+    group, _, version = api_version.rpartition("/")
+    return SCHEMAS / group / f"{kind.lower()}_{version}.json" if group else SCHEMAS / "core" / f"{kind.lower()}_{version}.json"
+
+
+def in_python(paths: list[Path]) -> Result:
+    """The same check with jsonschema: each document against its kind's schema."""
+    from jsonschema import Draft202012Validator
+
+    resources = []
+    for path in paths:
+        for doc in (d for d in yaml.safe_load_all(path.read_text()) if d is not None):
+            kind, name = doc.get("kind", ""), (doc.get("metadata") or {}).get("name", "")
+            schema = schema_path(str(doc.get("apiVersion", "")), str(kind))
+            entry = {"filename": str(path), "kind": kind, "name": name, "status": "statusValid"}
+            if not schema.is_file():
+                entry.update(status="statusError", msg=f"could not find schema for {kind}")
+            else:
+                errors = sorted(Draft202012Validator(json.loads(schema.read_text())).iter_errors(doc), key=str)
+                if errors:
+                    entry.update(status="statusInvalid", msg="; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors))
+            resources.append(entry)
+    return Result(all(r["status"] == "statusValid" for r in resources), resources)

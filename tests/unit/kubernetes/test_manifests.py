@@ -59,7 +59,15 @@ def _set(doc_kind: str, keys: tuple[str, ...], value: object):  # type: ignore[n
     ],
     ids=["enum", "unknown-key", "type", "required", "unknown-kind"],
 )
-def test_a_broken_manifest_fails(tmp_path: Path, source: str, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
-    result = kubeconform.validate([broken(tmp_path, source, edit)])
+@pytest.mark.parametrize("validator", ["kubeconform", "jsonschema"])
+def test_a_broken_manifest_fails(tmp_path: Path, source: str, edit, expected: str, validator: str) -> None:  # type: ignore[no-untyped-def]
+    path = broken(tmp_path, source, edit)
+    result = kubeconform.with_kubeconform([path]) if validator == "kubeconform" else kubeconform.in_python([path])
     assert not result.ok
     assert any(expected in failure for failure in result.failures()), result.failures()
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.relative_to(KUBERNETES).as_posix())
+def test_the_python_fallback_agrees_on_every_manifest(path: Path) -> None:
+    result = kubeconform.in_python([path])
+    assert result.ok, result.failures()
