@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from skewless.settings import load_settings
+
 VERSION = "v0.7.0"
 MODULE = "github.com/yannh/kubeconform/cmd/kubeconform"
 REPO = Path(__file__).resolve().parents[3]
@@ -28,6 +30,8 @@ LOCATIONS = (
     f"{SCHEMAS}/{{{{.Group}}}}/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json",
     f"{SCHEMAS}/core/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json",
 )
+# Read once, at import: tests point SKEWLESS_HOME at temporary folders, the tool stays put.
+TOOLS = load_settings().home / "tools" / f"kubeconform-{VERSION}"
 
 
 class KubeconformUnavailable(RuntimeError):
@@ -36,9 +40,7 @@ class KubeconformUnavailable(RuntimeError):
 
 def binary() -> Path:
     """The pinned kubeconform, installed if missing."""
-    from skewless.devstack.jars import state_root
-
-    folder = state_root() / "tools" / f"kubeconform-{VERSION}"
+    folder = TOOLS
     path = folder / "kubeconform"
     if path.is_file():
         return path

@@ -62,7 +62,13 @@ def _set(doc_kind: str, keys: tuple[str, ...], value: object):  # type: ignore[n
 @pytest.mark.parametrize("validator", ["kubeconform", "jsonschema"])
 def test_a_broken_manifest_fails(tmp_path: Path, source: str, edit, expected: str, validator: str) -> None:  # type: ignore[no-untyped-def]
     path = broken(tmp_path, source, edit)
-    result = kubeconform.with_kubeconform([path]) if validator == "kubeconform" else kubeconform.in_python([path])
+    if validator == "jsonschema":
+        result = kubeconform.in_python([path])
+    else:
+        try:
+            result = kubeconform.with_kubeconform([path])
+        except kubeconform.KubeconformUnavailable as exc:
+            pytest.skip(f"{exc} (the jsonschema case of this test still runs)")
     assert not result.ok
     assert any(expected in failure for failure in result.failures()), result.failures()
 

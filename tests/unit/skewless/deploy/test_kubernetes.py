@@ -90,6 +90,11 @@ def test_a_config_map_over_the_limit_is_refused(example_catalogue: Catalogue) ->
         render(huge, RenderOptions())
 
 
+def test_the_yaml_reads_back_as_the_documents(example_catalogue: Catalogue) -> None:
+    docs = render(example_catalogue.job((), "transactions"), RenderOptions())
+    assert list(yaml.safe_load_all(to_yaml(docs))) == docs
+
+
 def test_the_checked_in_manifest_is_what_the_example_repo_renders(example_catalogue: Catalogue) -> None:
     job = example_catalogue.job((), "transactions")
     assert CHECKED_IN.read_text() == to_yaml(render(job, CHECKED_IN_OPTIONS)), (
