@@ -253,4 +253,5 @@ def write(documents: list[dict[str, Any]], out: Path) -> Path:
 
 def _labels(topic: str) -> dict[str, str]:
     # Label values allow no '@' or '/', and topics may hold characters names do not.
-    return {"app.kubernetes.io/part-of": "skewless", "skewless.io/topic": deployment_name(topic).removeprefix("skewless-")}
+    slug = deployment_name(topic).removeprefix("skewless-")
+    return {"app.kubernetes.io/part-of": "skewless", "skewless.io/topic": slug}

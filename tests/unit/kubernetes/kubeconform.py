@@ -66,10 +66,12 @@ class Result:
     resources: list[dict]  # kubeconform's JSON output: filename, kind, name, status, msg
 
     def failures(self) -> list[str]:
-        return [f"{r['filename']}: {r['kind']} {r['name']}: {r['status']} {r.get('msg', '')}" for r in self.failures_raw()]
-
-    def failures_raw(self) -> list[dict]:
-        return [r for r in self.resources if r["status"] != "statusValid"]
+        """One line per resource that did not pass: file, kind, name, status and why."""
+        return [
+            f"{r['filename']}: {r['kind']} {r['name']}: {r['status']} {r.get('msg', '')}"
+            for r in self.resources
+            if r["status"] != "statusValid"
+        ]
 
 
 def validate(paths: list[Path]) -> Result:
@@ -89,14 +91,15 @@ def with_kubeconform(paths: list[Path]) -> Result:
     try:
         resources = json.loads(done.stdout)["resources"]
     except (ValueError, KeyError) as exc:
-        raise AssertionError(f"kubeconform said nothing readable (exit {done.returncode}):\n{done.stdout}{done.stderr}") from exc
+        said = f"{done.stdout}{done.stderr}"
+        raise AssertionError(f"kubeconform said nothing readable (exit {done.returncode}):\n{said}") from exc
     return Result(done.returncode == 0, resources)
 
 
 def schema_path(api_version: str, kind: str) -> Path:
     """The schema file kubeconform's LOCATIONS pick for a kind: by group for CRDs, core/ for v1."""
     group, _, version = api_version.rpartition("/")
-    return SCHEMAS / group / f"{kind.lower()}_{version}.json" if group else SCHEMAS / "core" / f"{kind.lower()}_{version}.json"
+    return SCHEMAS / (group or "core") / f"{kind.lower()}_{version}.json"
 
 
 def in_python(paths: list[Path]) -> Result:
@@ -112,8 +115,18 @@ def in_python(paths: list[Path]) -> Result:
             if not schema.is_file():
                 entry.update(status="statusError", msg=f"could not find schema for {kind}")
             else:
-                errors = sorted(Draft202012Validator(json.loads(schema.read_text())).iter_errors(doc), key=str)
+                validator = Draft202012Validator(json.loads(schema.read_text()))
+                errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
                 if errors:
-                    entry.update(status="statusInvalid", msg="; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors))
+                    entry.update(status="statusInvalid", msg="; ".join(sorted(errors)))
             resources.append(entry)
     return Result(all(r["status"] == "statusValid" for r in resources), resources)
+
+
+if __name__ == "__main__":
+    # `python -m tests.unit.kubernetes.kubeconform FILE...`: check manifests before applying them.
+    import sys
+
+    checked = validate([Path(arg) for arg in sys.argv[1:]])
+    print("\n".join(checked.failures()) or f"{len(checked.resources)} resources valid")
+    sys.exit(0 if checked.ok and checked.resources else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,26 @@ def test_manifest_passes_its_schema(path: Path) -> None:
     assert result.resources, f"{path}: no resource validated"
 
 
-def broken(tmp_path: Path, source: str, edit) -> Path:  # type: ignore[no-untyped-def]
+DROP = object()  # as a value for _set: remove the key
+JOB = "jobs/skewless-transactions.yaml"
+
+
+def _set(kind: str, keys: tuple[str, ...], value: object) -> Callable[[list[dict]], None]:
+    """An edit of the first document of `kind`: set (or DROP) the value at `keys`."""
+
+    def edit(docs: list[dict]) -> None:
+        node = next(d for d in docs if d["kind"] == kind)
+        for key in keys[:-1]:
+            node = node[key]
+        if value is DROP:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+
+    return edit
+
+
+def broken(tmp_path: Path, source: str, edit: Callable[[list[dict]], None]) -> Path:
     docs = list(yaml.safe_load_all((KUBERNETES / source).read_text()))
     edit(docs)
     path = tmp_path / "broken.yaml"
@@ -33,34 +53,26 @@ def broken(tmp_path: Path, source: str, edit) -> Path:  # type: ignore[no-untype
     return path
 
 
-def _set(doc_kind: str, keys: tuple[str, ...], value: object):  # type: ignore[no-untyped-def]
-    def edit(docs: list[dict]) -> None:
-        node = next(d for d in docs if d["kind"] == doc_kind)
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = value
-
-    return edit
-
-
 @pytest.mark.parametrize(
     ("source", "edit", "expected"),
     [
         # a value outside an enum
-        ("jobs/skewless-transactions.yaml", _set("FlinkDeployment", ("spec", "job", "upgradeMode"), "sometimes"), "upgradeMode"),
+        (JOB, _set("FlinkDeployment", ("spec", "job", "upgradeMode"), "sometimes"), "upgradeMode"),
         # a misspelt key: strict schemas refuse what the API server would silently prune
-        ("jobs/skewless-transactions.yaml", _set("FlinkDeployment", ("spec", "job", "paralelism"), 2), "paralelism"),
+        (JOB, _set("FlinkDeployment", ("spec", "job", "paralelism"), 2), "paralelism"),
         # a wrong type
         ("cassandra.yaml", _set("CassandraDatacenter", ("spec", "size"), "three"), "size"),
         # a required field missing
-        ("kafka.yaml", _set("Kafka", ("spec", "kafka", "listeners"), None), "listeners"),
+        ("kafka.yaml", _set("Kafka", ("spec", "kafka", "listeners"), DROP), "listeners"),
         # a kind no schema covers fails rather than being skipped
         ("storage.yaml", _set("PersistentVolumeClaim", ("kind",), "PersistentVolume"), "PersistentVolume"),
     ],
     ids=["enum", "unknown-key", "type", "required", "unknown-kind"],
 )
 @pytest.mark.parametrize("validator", ["kubeconform", "jsonschema"])
-def test_a_broken_manifest_fails(tmp_path: Path, source: str, edit, expected: str, validator: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_manifest_fails(
+    tmp_path: Path, source: str, edit: Callable[[list[dict]], None], expected: str, validator: str
+) -> None:
     path = broken(tmp_path, source, edit)
     if validator == "jsonschema":
         result = kubeconform.in_python([path])

