@@ -180,6 +180,7 @@ def demo(events: int, users: int, repo: Path) -> None:
 
 
 def _register_subgroups() -> None:
+    from skewless.deploy.cli import kubernetes
     from skewless.history.cli import history
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
@@ -192,6 +193,7 @@ def _register_subgroups() -> None:
     main.add_command(cluster)
     main.add_command(deploy)
     main.add_command(jobs)
+    main.add_command(kubernetes)
     main.add_command(online)
     main.add_command(history)
     main.add_command(training_set, name="training-set")
