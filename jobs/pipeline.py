@@ -371,7 +371,7 @@ def run(
 def _refuse_second_deployment(settings: Settings, lineage: Lineage) -> None:
     """One job per lineage: two would write the same tables and commit the same offsets."""
     deployed = deployments.load(settings.home, lineage.name)
-    if deployed is None:
+    if deployed is None or deployed.cluster == deployments.LOCAL:
         return
     job = FlinkRest(deployed.cluster).job(deployed.job_id) if FlinkRest(deployed.cluster).answers() else None
     if job is not None and job.alive:

@@ -65,6 +65,7 @@ class JournalEntry:
 class Lineage:
     def __init__(self, home: Path, topic: str, view_uids: Sequence[str]) -> None:
         self.name = lineage_name(topic, view_uids)
+        self.topic, self.view_uids = topic, tuple(view_uids)
         self.root = home / "jobs"
         self.folder = self.root / self.name
 

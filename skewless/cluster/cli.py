@@ -87,3 +87,28 @@ def jobs() -> None:
         return
     _table([("lineage", "job", "state", "where", "parallelism"),
             *((r.lineage, r.job_id, r.state, r.where, str(r.parallelism or "-")) for r in rows)])
+
+
+@click.command()
+@click.option("--view", "refs", multiple=True, required=True, metavar="NAME@VERSION",
+              help="the version to move to (repeatable); the deployed job holding the view is upgraded")
+@click.option("--timeout", type=click.FloatRange(min=10), default=300.0, show_default=True,
+              help="seconds for each step: the savepoint, the new job running, its first checkpoint")
+def upgrade(refs: tuple[str, ...], timeout: float) -> None:
+    """Move a deployed job to other versions of its views: stop it with a savepoint, deploy the new
+    set of views from it, check that the new job runs and completes a checkpoint, and roll back
+    to the old set (from the same savepoint) if it does not. Kept views keep their state; a new
+    version starts empty at the savepoint's offsets."""
+    from skewless.cluster.jobs import upgrade as upgrade_job
+    from skewless.registry.catalogue import Catalogue
+    from skewless.runner import write_schemas
+
+    settings = load_settings()
+    writable_home(settings)
+    catalogue = Catalogue.from_settings(settings)
+
+    def schemas_of(specs):  # type: ignore[no-untyped-def]
+        return write_schemas(specs[0].source_topic, catalogue.schema_texts(specs), settings)
+
+    deployed = upgrade_job(settings, catalogue, refs, schemas_of, timeout_s=timeout, say=_say)
+    click.echo(f"{deployed.lineage}: job {deployed.job_id} running on {deployed.where}")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEPLOYMENT_FILE = "deployment.json"
+LOCAL = "local"  # `cluster` of a job deployed on a local mini-cluster (no cluster was up)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Deployment:
     topic: str
     views: tuple[str, ...]  # view uids, sorted
     argv: tuple[str, ...]  # jobs.pipeline arguments that submit the job again
-    cluster: str  # the REST URL it was submitted to
+    cluster: str  # the REST URL it was submitted to, or LOCAL
     parallelism: int
     job_id: str
     submitted_at_ms: int

@@ -18,6 +18,7 @@ from skewless.cluster.members import rest_url
 from skewless.cluster.rest import ClusterError, FlinkRest
 from skewless.devstack.process import ServiceProcess, is_alive, tail
 from skewless.errors import SkewlessError
+from skewless.registry.catalogue import Catalogue
 from skewless.runner import pipeline_command
 from skewless.settings import REPO_ROOT, Settings
 from skewless.spec import ViewSpec
@@ -89,6 +90,11 @@ def deploy(
         if time.monotonic() > deadline:
             raise SkewlessError(f"the local job of {lineage.name} did not start within {SUBMIT_TIMEOUT_S:.0f} s")
         time.sleep(1.0)
+    deployments.save(settings.home, deployments.Deployment(
+        lineage=lineage.name, topic=lineage.topic, views=tuple(sorted(lineage.view_uids)), argv=tuple(cmd[3:]),
+        cluster=deployments.LOCAL, parallelism=parallelism or settings.job.parallelism, job_id=str(running["job_id"]),
+        submitted_at_ms=int(time.time() * 1000),
+    ))  # fmt: skip
     return DeployedJob(lineage.name, str(running["job_id"]), f"local (pid {pid})")
 
 
@@ -131,7 +137,9 @@ def stop(settings: Settings, lineage: Lineage, savepoint: bool, timeout_s: float
     """Stop the lineage's job, cluster or local; returns what to print (the savepoint's path
     with `savepoint`). Its checkpoints are kept either way, so a later deploy resumes."""
     deployed = deployments.load(settings.home, lineage.name)
-    if deployed is not None:
+    if deployed is not None and deployed.cluster == deployments.LOCAL:
+        deployments.remove(settings.home, lineage.name)
+    elif deployed is not None:
         rest = FlinkRest(deployed.cluster)
         job = rest.job(deployed.job_id) if rest.answers() else None
         if job is None or not job.alive:
@@ -185,7 +193,13 @@ def _stop_local(lineage: Lineage, savepoint: bool, timeout_s: float) -> str:
 def list_jobs(settings: Settings) -> list[JobRow]:
     """Deployed jobs with their state on the cluster, then local jobs."""
     rows = []
+    local = dict(running_jobs(settings.home))
     for deployed in deployments.all_deployments(settings.home):
+        if deployed.cluster == deployments.LOCAL:
+            info = local.pop(deployed.lineage, None)
+            where = f"local (pid {info['pid']})" if info else "local"
+            rows.append(JobRow(deployed.lineage, deployed.job_id, "RUNNING" if info else "STOPPED", where, deployed.parallelism))
+            continue
         rest = FlinkRest(deployed.cluster, timeout_s=3.0)
         try:
             job = rest.job(deployed.job_id)
@@ -193,9 +207,93 @@ def list_jobs(settings: Settings) -> list[JobRow]:
         except ClusterError:
             state = "CLUSTER DOWN"
         rows.append(JobRow(deployed.lineage, deployed.job_id, state, deployed.cluster, deployed.parallelism))
-    for name, info in running_jobs(settings.home):
+    for name, info in local.items():  # `skewless run`, not deployed
         rows.append(JobRow(name, str(info["job_id"]), "RUNNING", f"local (pid {info['pid']})", None))
     return rows
+
+
+def upgrade(
+    settings: Settings,
+    catalogue: Catalogue,
+    refs: Sequence[str],
+    schemas_of: Callable[[Sequence[ViewSpec]], list[Path]],
+    *,
+    timeout_s: float = 300.0,
+    say: Say = lambda _: None,
+) -> DeployedJob:
+    """Move the deployed job holding the views of `refs` (NAME@VERSION) to those versions:
+    stop it with a savepoint, deploy the new set of views from it (the views kept keep their
+    state and offsets; a new version starts empty, at the savepoint's offsets), then check
+    that the new job runs and completes a checkpoint. If it does not, the new job is stopped
+    and the old set deployed again from the same savepoint; SkewlessError says what happened."""
+    wanted = catalogue.select(refs)  # refuses unknown views and versions
+    old = _deployment_of(settings, wanted)
+    old_specs = catalogue.select([_ref(uid) for uid in old.views])
+    new_specs = {**old_specs, **wanted}
+    if {s.uid for s in new_specs.values()} == set(old.views):
+        raise SkewlessError(f"{old.lineage} runs {', '.join(refs)} already: nothing to upgrade")
+    topics = {s.source_topic for s in new_specs.values()}
+    if topics != {old.topic}:
+        raise SkewlessError(f"the upgraded views must read {old.topic!r}, as the deployed job does; they read {sorted(topics)}")
+    say(f"{old.lineage}: stopping job {old.job_id} with a savepoint")
+    old_lineage = Lineage(settings.home, old.topic, list(old.views))
+    savepoint = stop(settings, old_lineage, savepoint=True, timeout_s=timeout_s)
+    say(f"savepoint {savepoint}; deploying {', '.join(sorted(s.uid for s in new_specs.values()))} from it")
+    parallelism = old.parallelism
+    specs = list(new_specs.values())
+    try:
+        deployed = deploy(settings, specs, schemas_of(specs), parallelism=parallelism, savepoint=savepoint,
+                          ignore_unclaimed_state=True, say=say)
+        _verify(settings, deployed, specs, timeout_s)
+    except SkewlessError as failure:
+        say(f"the upgraded job did not run ({failure}); rolling back to {old.lineage}")
+        _undo(settings, specs)
+        back = deploy(settings, list(old_specs.values()), schemas_of(list(old_specs.values())), parallelism=parallelism,
+                      savepoint=savepoint, say=say)
+        raise SkewlessError(f"upgrade refused at run time: {failure}; {old.lineage} runs again as job {back.job_id}, "
+                            f"from savepoint {savepoint}") from None
+    say(f"{deployed.lineage}: job {deployed.job_id} runs and completed a checkpoint")
+    return deployed
+
+
+def _ref(uid: str) -> str:
+    """A view uid (`name-vN`) as a catalogue reference (`name@N`)."""
+    name, _, version = uid.rpartition("-v")
+    return f"{name}@{version}"
+
+
+def _deployment_of(settings: Settings, wanted: dict[str, ViewSpec]) -> deployments.Deployment:
+    names = set(wanted)
+    for deployed in deployments.all_deployments(settings.home):
+        if names & {_ref(uid).split("@")[0] for uid in deployed.views}:
+            return deployed
+    raise SkewlessError(f"no deployed job holds {', '.join(sorted(names))}; `skewless deploy` it first (`skewless jobs` lists them)")
+
+
+def _verify(settings: Settings, deployed: DeployedJob, specs: Sequence[ViewSpec], timeout_s: float) -> None:
+    record = deployments.load(settings.home, deployed.lineage)
+    if record is not None and record.cluster != deployments.LOCAL:
+        await_checkpoint(FlinkRest(record.cluster), deployed.job_id, timeout_s)
+        return
+    lineage = Lineage(settings.home, specs[0].source_topic, [s.uid for s in specs])
+    started = time.time() * 1000
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if lineage.running() is None:
+            raise SkewlessError(f"the local job of {deployed.lineage} ended")
+        newest = lineage.newest()
+        if newest is not None and newest.kind == "checkpoint" and newest.completed_at_ms >= started:
+            return
+        time.sleep(1.0)
+    raise SkewlessError(f"{deployed.lineage} completed no checkpoint within {timeout_s:.0f} s")
+
+
+def _undo(settings: Settings, specs: Sequence[ViewSpec]) -> None:
+    lineage = Lineage(settings.home, specs[0].source_topic, [s.uid for s in specs])
+    try:
+        stop(settings, lineage, savepoint=False, timeout_s=60.0)
+    except SkewlessError:
+        deployments.remove(settings.home, lineage.name)  # it never ran
 
 
 def _last_lines(text: str, n: int = 25) -> str:

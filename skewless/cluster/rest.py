@@ -96,6 +96,10 @@ class FlinkRest:
     def completed_checkpoints(self, job_id: str) -> int:
         return int(self.checkpoints(job_id)["counts"]["completed"])
 
+    def exceptions(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's failures, newest first (each with `timestamp`, `exceptionName`, `stacktrace`)."""
+        return self._call("GET", f"/v1/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+
     def cancel(self, job_id: str) -> None:
         self._call("PATCH", f"/v1/jobs/{job_id}?mode=cancel")
 

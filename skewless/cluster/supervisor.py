@@ -104,6 +104,8 @@ class Supervisor:
             self.reconcile_pending = True
             return
         for deployment in deployments.all_deployments(self.settings.home):
+            if deployment.cluster != self.rest.url:
+                continue  # a local job, or another cluster's
             busy = self.submitting.get(deployment.lineage)
             if deployment.job_id in known or (busy is not None and not busy.done()):
                 continue

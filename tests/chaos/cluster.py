@@ -76,6 +76,7 @@ class ClusterChaosRun(ChaosRun):
         super().__init__(cfg, workdir)
         self.lineage = ""
         self.cluster_log = self.logs / "cluster.log"
+        self.kill_marks: dict[int, tuple[int, str | None]] = {}  # id(pending) -> (kill wall ms, job id then)
 
     def chaos_env(self) -> dict[str, str]:
         return {**self.chaos.env(self.registry_url, self.cfg.checkpoint_ms), **CLUSTER_PORTS}
@@ -104,15 +105,35 @@ class ClusterChaosRun(ChaosRun):
         pid = member_pid(self.chaos_settings(), member)
         if pid is None:
             raise RuntimeError(f"{member} of the run's cluster is not running: nothing to kill")
+        deployed = deployments.load(self.chaos.home, self.lineage)
         os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
+        killed, killed_ms = time.monotonic(), int(time.time() * 1000)
         wait_for_exit(pid, 30.0)
         self.watch.poll()
         after = checkpoint.parent.name if checkpoint else "no new checkpoint"
         self.faults.append({"kind": mode, "at_s": round(killed - self.started, 1), "after": after, "pid": pid})
-        self.pending.append(Pending(mode, killed))
+        pending = Pending(mode, killed)
+        self.kill_marks[id(pending)] = (killed_ms, deployed.job_id if deployed else None)
+        self.pending.append(pending)
         self.say(f"kill -9 {member} (pid {pid}, after {after}); nothing run: the cluster recovers by itself")
         self.wait_recovered()
+
+    def progressed(self, pending: Pending) -> bool:
+        """A member kill is recovered from at the first checkpoint after the job restarted: a
+        checkpoint can still complete between the kill and the cluster noticing it."""
+        if id(pending) not in self.kill_marks:
+            return super().progressed(pending)
+        killed_ms, job_then = self.kill_marks[id(pending)]
+        deployed = deployments.load(self.chaos.home, self.lineage)
+        if deployed is None:
+            return False
+        if deployed.job_id != job_then:  # submitted again after the JobManager's restart
+            return True
+        try:
+            failures = FlinkRest(deployed.cluster, timeout_s=2.0).exceptions(deployed.job_id)
+        except ClusterError:
+            return False
+        return any(int(e.get("timestamp", 0)) >= killed_ms for e in failures)
 
     def stop_job(self) -> None:
         stop = subprocess.run(skewless_command("stop", "--topic", self.topic, "--timeout", "60"), env=self.chaos_env(),
