@@ -204,6 +204,7 @@ def demo(events: int, users: int, repo: Path) -> None:
 
 def _register_subgroups() -> None:
     from skewless.history.cli import history
+    from skewless.monitor.cli import monitor
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
@@ -214,6 +215,7 @@ def _register_subgroups() -> None:
     main.add_command(online)
     main.add_command(history)
     main.add_command(training_set, name="training-set")
+    main.add_command(monitor)
     for command in registry_commands:
         main.add_command(command)
     main.add_command(serve)
