@@ -48,7 +48,7 @@ class FeatureView:
     allowed_lateness: Duration | int = 0
     out_of_orderness: Duration = "1m"
     freshness_slo: str | None = None
-    drift: Drift | Mapping[str, float | None] | None = None
+    drift: Drift | Mapping[str, float | None] | None = field(default=None, hash=False)  # a dict is unhashable
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
