@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from skewless.monitor.errors import MonitorError
 from skewless.options import EPOCH_MS
 
 BREACH_EXIT = 3
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Instant(click.ParamType):
@@ -36,7 +37,7 @@ class Instant(click.ParamType):
                       param, ctx)
         if moment.tzinfo is None:
             self.fail(f"{value!r} has no timezone: add one, e.g. {value}Z or {value}+01:00", param, ctx)
-        return int(moment.timestamp() * 1000)
+        return (moment - _EPOCH) // timedelta(milliseconds=1)  # exact, unlike timestamp() * 1000
 
 
 @click.command()
