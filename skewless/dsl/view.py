@@ -104,7 +104,7 @@ class FeatureView:
                 durations[attr] = 0 if value == 0 and allow_zero else to_ms(value, attr, allow_zero=allow_zero)
             except SpecError as exc:
                 problems.append(str(exc))
-        monitoring = {}
+        monitoring: dict[str, Any] = {}
         for attr, compile_field in (("freshness_slo", compile_freshness_slo), ("drift", compile_drift)):
             try:
                 monitoring[attr] = compile_field(getattr(self, attr))

@@ -8,7 +8,7 @@ from skewless.monitor.errors import MonitorError
 from skewless.monitor.history import monitor_history
 from skewless.monitor.scan import HistoryScan, Periods
 from skewless.spec import DRIFT_DEFAULTS, FeatureSpec, ViewSpec
-from tests.unit.skewless.monitor.conftest import DAY_MS, START_MS, WITH_LIST, day_updates
+from tests.unit.skewless.monitor.conftest import DAY_MS, START_MS, WITH_LIST
 from tests.unit.skewless.training.pit_oracle import Update
 
 HOUR = 3_600_000
