@@ -94,7 +94,8 @@ def _feature_breaches(baseline: FeatureSketch, window: FeatureSketch, drift: Dri
 def build_report(view: str, periods: Periods, thresholds: dict[str, float | None] | None,
                  kinds: dict[str, str], baseline: PeriodSketch, window: PeriodSketch,
                  files_read: int, notes: tuple[str, ...] = ()) -> ViewReport:
-    limits = dict(thresholds or DRIFT_DEFAULTS)
+    given = thresholds or DRIFT_DEFAULTS
+    limits = {name: given[name] for name in DRIFT_DEFAULTS}  # in one order, however the spec's JSON sorted them
     features = []
     for name, kind in kinds.items():
         b, w = baseline.features[name], window.features[name]

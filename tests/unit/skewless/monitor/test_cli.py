@@ -75,3 +75,22 @@ def test_a_view_without_history_says_how_to_get_one(stats_view) -> None:
     assert done.exit_code == 1 and "Traceback" not in done.output
     assert "error: view user_stats has no history in namespace skewless" in done.output
     assert "skewless run --view user_stats" in done.output
+
+
+def test_the_thresholds_come_from_the_views_definition(tmp_path: Path, catalog_cfg, daily_history,
+                                                       monkeypatch) -> None:
+    from skewless.registry.store import Registry, default_url
+    from tests.unit.skewless.training.conftest import STATS_REPO, STATS_SCHEMA
+
+    repo = tmp_path / "lenient_repo"
+    repo.mkdir()
+    (repo / "events.avsc").write_text(STATS_SCHEMA)
+    (repo / "__init__.py").write_text(STATS_REPO.replace('ttl="2h",', 'ttl="2h", drift={"psi": 100.0, "js": None},'))
+    with Registry(default_url(catalog_cfg.state_dir)) as registry:
+        assert not registry.apply(repo).refused
+    monkeypatch.setenv("SKEWLESS_HOME", str(catalog_cfg.state_dir))
+    monkeypatch.delenv("SKEWLESS_REGISTRY_URL", raising=False)
+    daily_history(shift=3.0)
+    done = invoke("user_stats", "--as-of", AS_OF, "--quiet")
+    assert done.exit_code == 0, done.output
+    assert "thresholds: psi=100, js=off, null_rate=0.05, missing_rate=off" in done.output
