@@ -21,7 +21,7 @@ Progress = Callable[[int, int], None]  # (files read, files planned)
 
 
 def monitor_history(table: Table, spec: ViewSpec, periods: Periods, progress: Progress | None = None) -> ViewReport:
-    from connectors.iceberg.history import HistoryTable
+    from connectors.iceberg.history import LIST_TYPES, HistoryTable
 
     history = HistoryTable.from_iceberg(table)
     kinds = {c.name: c.type for c in history.features if c.name in spec.feature_names}
@@ -29,7 +29,7 @@ def monitor_history(table: Table, spec: ViewSpec, periods: Periods, progress: Pr
         f"feature {name} is in the spec but not in the history table; not monitored"
         for name in spec.feature_names if name not in kinds
     )
-    notes += tuple(f"{name} is a list: summarised by its length" for name, kind in kinds.items() if kind.startswith("list"))
+    notes += tuple(f"{name} is a list: summarised by its length" for name, kind in kinds.items() if kind in LIST_TYPES)
     if not kinds:
         raise MonitorError(f"the history of view {spec.name}@{spec.version} has none of its features ({', '.join(spec.feature_names)})")
     scan = HistoryScan(table, periods, (*history.key_names, *kinds))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from connectors.iceberg.history import LIST_TYPES
 from skewless.monitor.drift import js_divergence, psi, shares, split_points
 from skewless.monitor.scan import Periods
 from skewless.monitor.sketches import FeatureSketch, PeriodSketch
@@ -41,7 +42,7 @@ class FeatureReport:
 
     @property
     def label(self) -> str:
-        return f"{self.name} (length)" if self.kind.startswith("list") else self.name
+        return f"{self.name} (length)" if self.kind in LIST_TYPES else self.name
 
 
 @dataclass(frozen=True)
