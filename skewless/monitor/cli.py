@@ -42,14 +42,14 @@ class Instant(click.ParamType):
 
 @click.command()
 @click.argument("view", metavar="VIEW[@VERSION]")
-@click.option("--baseline", "baseline_days", type=click.IntRange(min=1), default=7, show_default=True,
+@click.option("--baseline", "baseline_days", type=click.IntRange(min=1), default=7, show_default=True, metavar="DAYS",
               help="Days before the window that it is compared with.")
-@click.option("--window", "window_days", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--window", "window_days", type=click.IntRange(min=1), default=1, show_default=True, metavar="DAYS",
               help="The most recent days, checked against the baseline.")
 @click.option("--as-of", "as_of", type=Instant(), default=None,
               help="End of the window (epoch ms or ISO time with offset); default: now. Rows written "
                    "after it are left out, so a past report reads the same when rerun.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
               help="Also write an HTML report with PNG plots into this folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def monitor(view: str, baseline_days: int, window_days: int, as_of: int | None, out_dir: Path | None,
@@ -80,8 +80,14 @@ def monitor(view: str, baseline_days: int, window_days: int, as_of: int | None, 
     periods = Periods(as_of if as_of is not None else int(time.time() * 1000), window_days, baseline_days)
     with Meter(f"monitor {spec.name}@{spec.version}: files read", enabled=False if quiet else None) as meter:
         report = monitor_history(table, spec, periods, progress=meter)
+    page = None
+    if out_dir is not None:  # first, so that a folder it cannot write is the one line printed
+        try:
+            page = write_html(report, out_dir)
+        except OSError as exc:
+            raise MonitorError(f"cannot write the report into {out_dir}: {exc.strerror or exc}; choose another --out") from exc
     click.echo(render_text(report))
-    if out_dir is not None:
-        click.echo(f"wrote {write_html(report, out_dir)}")
+    if page is not None:
+        click.echo(f"wrote {page}")
     if report.breaches:
         sys.exit(BREACH_EXIT)

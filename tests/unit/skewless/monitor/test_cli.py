@@ -94,3 +94,12 @@ def test_the_thresholds_come_from_the_views_definition(tmp_path: Path, catalog_c
     done = invoke("user_stats", "--as-of", AS_OF, "--quiet")
     assert done.exit_code == 0, done.output
     assert "thresholds: psi=100, js=off, null_rate=0.05, missing_rate=off" in done.output
+
+
+def test_an_out_that_cannot_be_written_is_one_line(tmp_path: Path, daily_history, stats_view) -> None:
+    daily_history()
+    (tmp_path / "a_file").write_text("")
+    done = invoke("user_stats", "--as-of", AS_OF, "--quiet", "--out", str(tmp_path / "a_file" / "report"))
+    assert done.exit_code == 1 and "Traceback" not in done.output, done.output
+    assert done.output.startswith(f"error: cannot write the report into {tmp_path / 'a_file' / 'report'}: ")
+    assert len(done.output.strip().splitlines()) == 1
