@@ -70,10 +70,11 @@ def test_up_deploy_upgrade_stop_down(tmp_path: Path) -> None:
         ok(op("cluster", "up"))
         assert "supervisor running" in ok(op("cluster", "up"))  # idempotent
         status = ok(op("cluster", "status"))
-        assert status.count("running") == 4 and "4/4 slots free" in status
+        assert [line.split()[1] for line in status.splitlines()[1:]] == ["running"] * 4 and "4/4 slots free" in status
 
-        ok(op("produce", "--topic", op.topic, "--events", "2000", "--partitions", "4", "--users", "50"))
         op.apply(1)
+        refused(op("deploy", "--topic", op.topic), f"topic {op.topic!r} does not exist")
+        ok(op("produce", "--topic", op.topic, "--events", "2000", "--partitions", "4", "--users", "50"))
         deployed = ok(op("deploy", "--topic", op.topic, "--parallelism", "2"))
         assert "running on http://127.0.0.1:28081" in deployed
         listed = ok(op("jobs"))
