@@ -128,6 +128,11 @@ class ServingSettings(_Section):
     port: Port = 8000
 
 
+class PrometheusSettings(_Section):
+    port: Port = Field(9090, description="port of the local stack's Prometheus (`stack up --with prometheus`)")
+    scrape_interval_s: int = Field(5, ge=1, le=300, description="how often it scrapes the jobs and the server")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -144,6 +149,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     job: JobSettings = JobSettings()
     serving: ServingSettings = ServingSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
 
     @field_validator("home")
     @classmethod
@@ -169,6 +175,7 @@ class Settings(BaseSettings):
             "SKEWLESS_CASSANDRA_PORT": self.cassandra.port,
             "SKEWLESS_CASSANDRA_STORAGE_PORT": self.cassandra.storage_port,
             "SKEWLESS_SERVING_PORT": self.serving.port,
+            "SKEWLESS_PROMETHEUS_PORT": self.prometheus.port,
         }
 
     def to_environ(self) -> dict[str, str]:
