@@ -45,6 +45,13 @@ def test_the_rules_pass_promtool_check(promtool: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_compose_config_loads_the_same_rules(promtool: Path) -> None:
+    config = RULES.parent / "prometheus.yml"
+    assert yaml.safe_load(config.read_text())["rule_files"] == [RULES.name]
+    done = subprocess.run([str(promtool), "check", "config", str(config)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_every_alert_has_a_test() -> None:
     tested = {t["alertname"] for f in TESTS for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert set(alerts(yaml.safe_load(RULES.read_text()))) == tested

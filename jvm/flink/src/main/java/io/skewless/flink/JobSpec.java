@@ -37,6 +37,8 @@ import org.apache.flink.types.Row;
  *  "cassandra": {"&lt;view uid&gt;": {"contact_points": .., "local_datacenter": .., "keyspace": .., "statement": ..,
  *                "ttl_seconds": .., "valid_from_index": .., "version_index": .., "max_in_flight": .., "consistency": ..}}}
  * </pre>
+ * A view's spec may hold {@code "freshness_slo": {"quantile": 0.99, "max_ms": 2000}}: its Cassandra sink
+ * then exports it as a gauge ({@link io.skewless.flink.metrics.FreshnessSlo}).
  * Views are named by their uid ({@code <name>-v<version>}) and labelled {@code name@version} in
  * letters, side outputs and metrics. The operators are the ones the positional factories built
  * before (same functions, state descriptors, tags and metrics), so jobs restore from their checkpoints.
