@@ -149,6 +149,12 @@ def test_prometheus_scrapes_the_views_series_and_the_server(unique_name: str, se
 
         wait_for("a completed checkpoint", checkpointed, timeout=120)  # every 2 s once all tasks run
         assert one(settings, f'max({JOB}numRestarts{{{of_job}}})') == 0
+        # The rules' per-view recordings of the job's topic-level series (evaluated every scrape interval).
+        wait_for("the per-view recordings", lambda: [
+            name for name in ("skewless:view_kafka_pending_records", "skewless:view_iceberg_commit_age_seconds")
+            if one(settings, f'{name}{{view="{view}",{of_job}}}') is None
+        ], timeout=60)
+        assert one(settings, f'skewless:view_kafka_pending_records{{view="{view}",{of_job}}}') == 0
         assert (one(settings, f'max({JOB}runningTime{{{of_job}}})') or 0) > 0
         # Every series of the catalogue that this job exports, for this view or this job.
         missing = []
