@@ -33,3 +33,15 @@ def test_the_docs_list_every_series() -> None:
     assert docs.startswith("## Metrics")
     missing = [s.name for s in SERIES if f"`{s.name}`" not in docs]
     assert not missing, f"docs/monitoring.md does not list {missing}"
+
+
+def test_bucket_quantiles_are_estimated_as_prometheus_does() -> None:
+    from skewless.monitoring import bucket_quantile
+
+    inf = float("inf")
+    # 95 of 100 within 2 s, all within 5 s: p99 = 2 + 3 * (99 - 95) / 5, as tests/integration/monitoring/rules finds.
+    buckets = {1.0: 90, 2.0: 95, 5.0: 100, inf: 100}
+    assert abs(bucket_quantile(0.99, buckets) - 4.4) < 1e-9
+    assert abs(bucket_quantile(0.5, buckets) - 50 / 90) < 1e-9  # rank 50 of the first bucket's 90
+    assert bucket_quantile(0.99, {1.0: 0, 3600.0: 0, inf: 10}) == 3600.0  # all above the top bound
+    assert bucket_quantile(0.5, {1.0: 0, inf: 0}) is None
