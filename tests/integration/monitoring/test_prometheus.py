@@ -4,7 +4,7 @@
 The topic is the one of tests/integration/jobs/test_metrics.py: 400 events and every kind of
 malformed record, so each count is known. What Prometheus holds must add up: the view's events in
 are the records produced minus those the decode stage dead-lettered (by reason), every per-view
-series of the catalogue (skewless.monitoring) is there for the view, the job-level ones for the
+series of the catalogue (skewless.metrics) is there for the view, the job-level ones for the
 job, and the server's request counter counts the requests the test made.
 """
 
@@ -26,7 +26,7 @@ import pytest
 from jobs.rows import view_label
 from skewless.checkpoints import Lineage
 from skewless.devstack.prometheus import FLINK_JOB, SERVING_JOB
-from skewless.monitoring import JOB, OPERATOR, SERIES
+from skewless.metrics import JOB, OPERATOR, SERIES
 from skewless.registry.catalogue import registry_url
 from skewless.registry.store import Registry
 from skewless.settings import REPO_ROOT, Settings, load_settings
