@@ -137,6 +137,11 @@ class ServingSettings(_Section):
     port: Port = 8000
 
 
+class PrometheusSettings(_Section):
+    port: Port = Field(9090, description="port of the local stack's Prometheus (`stack up --with prometheus`)")
+    scrape_interval_s: int = Field(5, ge=1, le=300, description="how often it scrapes the jobs and the server")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -154,6 +159,7 @@ class Settings(BaseSettings):
     job: JobSettings = JobSettings()
     cluster: ClusterSettings = ClusterSettings()
     serving: ServingSettings = ServingSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
 
     @field_validator("home")
     @classmethod
@@ -181,6 +187,7 @@ class Settings(BaseSettings):
             "SKEWLESS_CLUSTER_REST_PORT": self.cluster.rest_port,
             "SKEWLESS_CLUSTER_RPC_PORT": self.cluster.rpc_port,
             "SKEWLESS_SERVING_PORT": self.serving.port,
+            "SKEWLESS_PROMETHEUS_PORT": self.prometheus.port,
         }
 
     def to_environ(self) -> dict[str, str]:

@@ -1,11 +1,15 @@
-"""`skewless stack up|down|status`: the local Kafka and Cassandra, no Docker needed."""
+"""`skewless stack up|down|status`: the local Kafka and Cassandra, no Docker needed.
+
+Optional services (`stack up --with prometheus`) start only when asked for; `down` stops them
+too, and `status` lists them when they run.
+"""
 
 from __future__ import annotations
 
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import click
 
@@ -14,16 +18,20 @@ from skewless.devstack import StackError
 from skewless.devstack.cassandra import Cassandra
 from skewless.devstack.kafka import Kafka
 from skewless.devstack.process import HOST, Service, StartupError, ensure_ports_free, wait_until_answering
+from skewless.devstack.prometheus import Prometheus
 from skewless.settings import load_settings, writable_home
 
+OPTIONAL = {"prometheus": Prometheus}
 
-def _services() -> list[Service]:
+
+def _services(optional: Iterable[str] = OPTIONAL) -> list[Service]:
+    """The core services, then the optional ones named in `optional` (default: all of them)."""
     settings = load_settings()
-    return [Kafka(settings), Cassandra(settings)]
+    return [Kafka(settings), Cassandra(settings), *(OPTIONAL[name](settings) for name in optional)]
 
 
 def service_pid(name: str) -> int | None:
-    """The pid of the running stack service `name` (kafka, cassandra), by its pid file; None when down.
+    """The pid of the running stack service `name` (kafka, cassandra, prometheus), by its pid file; None when down.
 
     For fault-injection tests, which kill a service with SIGKILL and then run `stack up`.
     """
@@ -64,12 +72,19 @@ def stack() -> None:
     "--timeout",
     type=click.FloatRange(min=1),
     default=None,
-    help="Seconds to wait for each service to answer (default: kafka 60, cassandra 120).",
+    help="Seconds to wait for each service to answer (default: kafka 60, cassandra 120, prometheus 60).",
 )
-def up(timeout: float | None) -> None:
-    """Start Kafka and Cassandra unless running, and wait until both answer."""
+@click.option(
+    "--with",
+    "optional",
+    multiple=True,
+    type=click.Choice(sorted(OPTIONAL)),
+    help="Also run this optional service (repeatable): prometheus scrapes the jobs and `skewless serve`.",
+)
+def up(timeout: float | None, optional: tuple[str, ...]) -> None:
+    """Start Kafka and Cassandra (and the services given with --with) unless running, and wait until they answer."""
     try:
-        services = _services()
+        services = _services(dict.fromkeys(optional))
         writable_home(services[0].settings)
         to_start: list[Service] = []
         to_wait: list[tuple[Service, int, float | None]] = []  # service, pid, spawn time
@@ -78,7 +93,8 @@ def up(timeout: float | None) -> None:
             if pid is None:
                 to_start.append(service)
             elif service.answers():
-                _say(f"{service.name}: already running (pid {pid}, {HOST}:{service.port})")
+                reloaded = ", configuration reloaded" if service.refresh(pid) else ""
+                _say(f"{service.name}: already running (pid {pid}, {HOST}:{service.port}{reloaded})")
             else:
                 _say(f"{service.name}: pid {pid} is still starting")
                 to_wait.append((service, pid, None))
@@ -122,7 +138,7 @@ def _await(service: Service, pid: int, timeout: float, spawned_at: float | None)
 @stack.command()
 @click.option("--purge", is_flag=True, help="Also delete the services' data and generated config.")
 def down(purge: bool) -> None:
-    """Stop the Kafka and Cassandra this stack started (found by pid file)."""
+    """Stop the Kafka, Cassandra and optional services this stack started (found by pid file)."""
     try:
         for service in reversed(_services()):
             stopped = service.process.stop(service.stop_grace)
@@ -141,9 +157,11 @@ def down(purge: bool) -> None:
 @stack.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show each service's state; exit 0 only if all are running and answering."""
+    """Show each service's state; exit 0 only if all are running and answering.
+
+    Optional services are shown, and counted, only while they run."""
     try:
-        services = _services()
+        services = [s for s in _services() if s.name not in OPTIONAL or s.process.pid() is not None]
     except SkewlessError as exc:
         raise click.ClickException(str(exc)) from exc
     rows = [("service", "state", "pid", "port", "answering", "")]

@@ -1,4 +1,4 @@
-"""Integration tests share one local stack (Kafka, Cassandra) for the session.
+"""Integration tests share one local stack (Kafka, Cassandra, Prometheus) for the session.
 
 `make test` starts it; the session fixture makes sure it is up (idempotent) and points
 in-process PyFlink at the assembled Flink runtime before any JVM starts. Each test then
@@ -24,7 +24,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def local_stack() -> None:
-    done = subprocess.run([sys.executable, "-m", "skewless.cli", "stack", "up"], capture_output=True, text=True)
+    # With Prometheus: tests/integration/monitoring queries it (it scrapes the jobs and the server).
+    up = [sys.executable, "-m", "skewless.cli", "stack", "up", "--with", "prometheus"]
+    done = subprocess.run(up, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.fail(f"the local stack did not start:\n{done.stdout}\n{done.stderr}")
     flink_home.apply_to_environ()

@@ -3,7 +3,6 @@ package io.skewless.flink;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
 import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
-import com.datastax.oss.driver.api.core.cql.AsyncResultSet;
 import com.datastax.oss.driver.api.core.cql.BoundStatement;
 import com.datastax.oss.driver.api.core.cql.ColumnDefinition;
 import com.datastax.oss.driver.api.core.cql.ColumnDefinitions;
@@ -23,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import io.skewless.flink.metrics.ViewSinkMetrics;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.groups.SinkWriterMetricGroup;
@@ -45,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * returns only once every update received so far is written, and otherwise throws the first
  * failure, so a checkpoint never acknowledges a lost write. Replays after a failure are
  * harmless because each write carries a deterministic {@code USING TIMESTAMP}.
+ *
+ * <p>Each acknowledgement is measured for the view ({@link ViewSinkMetrics}): freshness (now minus the
+ * written row's valid_from), write latency and errors. A conflated update is not measured: the row that
+ * replaced it is, and its value is the one readers see.
  */
 final class CassandraUpsertWriter implements SinkWriter<Row> {
     private static final Logger LOG = LoggerFactory.getLogger(CassandraUpsertWriter.class);
@@ -70,11 +74,14 @@ final class CassandraUpsertWriter implements SinkWriter<Row> {
     private final Counter recordsSent;
     private final Counter sendErrors;
     private final Counter conflated;
+    private final ViewSinkMetrics viewMetrics;
 
-    private record Pending(long version, BoundStatement statement) {}
+    private record Pending(long version, long validFrom, BoundStatement statement) {}
 
-    CassandraUpsertWriter(CassandraSinkConfig config, SinkWriterMetricGroup metrics) throws IOException {
+    CassandraUpsertWriter(CassandraSinkConfig config, SinkWriterMetricGroup metrics, ViewSinkMetrics viewMetrics)
+            throws IOException {
         this.config = config;
+        this.viewMetrics = viewMetrics;
         this.recordsSent = metrics.getNumRecordsSendCounter();
         this.sendErrors = metrics.getNumRecordsSendErrorsCounter();
         this.conflated = metrics.counter("cassandraWritesConflated");
@@ -141,6 +148,7 @@ final class CassandraUpsertWriter implements SinkWriter<Row> {
         throwIfFailed();
         BoundStatement statement = binder.bind(row, System.currentTimeMillis());
         long version = ((Number) row.getField(config.versionIndex())).longValue();
+        long validFrom = ((Number) row.getField(config.validFromIndex())).longValue();
         synchronized (lock) {
             while (pending.size() >= MAX_PENDING && firstFailure.get() == null) {
                 lock.wait();
@@ -148,11 +156,11 @@ final class CassandraUpsertWriter implements SinkWriter<Row> {
             Object key = rowKey(row);
             Pending waiting = pending.get(key);
             if (waiting == null) {
-                pending.put(key, new Pending(version, statement));
+                pending.put(key, new Pending(version, validFrom, statement));
             } else {
                 // The map keeps the key's place in line, so a busy entity cannot starve the others.
                 if (version >= waiting.version()) {
-                    pending.put(key, new Pending(version, statement));
+                    pending.put(key, new Pending(version, validFrom, statement));
                 }
                 conflated.inc();
             }
@@ -179,30 +187,35 @@ final class CassandraUpsertWriter implements SinkWriter<Row> {
     /** Issues pending writes while request slots are free; runs on the task thread and in callbacks. */
     private void drain() {
         while (firstFailure.get() == null) {
-            BoundStatement next;
+            Pending next;
             synchronized (lock) {
                 if (inFlight >= config.maxInFlight() || pending.isEmpty()) {
                     return;
                 }
                 Iterator<Pending> oldest = pending.values().iterator();
-                next = oldest.next().statement();
+                next = oldest.next();
                 oldest.remove();
                 inFlight++;
                 lock.notifyAll(); // room in the pending map
             }
+            long validFrom = next.validFrom();
+            long issued = System.nanoTime();
             try {
-                session.executeAsync(next).whenComplete(this::onComplete);
+                session.executeAsync(next.statement()).whenComplete((result, error) -> onComplete(error, validFrom, issued));
             } catch (RuntimeException e) {
-                onComplete(null, e);
+                onComplete(e, validFrom, issued);
             }
         }
     }
 
-    private void onComplete(AsyncResultSet result, Throwable error) {
+    private void onComplete(Throwable error, long validFrom, long issuedNanos) {
+        long nowNanos = System.nanoTime();
         if (error == null) {
             succeeded.incrementAndGet();
+            viewMetrics.written(validFrom, issuedNanos, System.currentTimeMillis(), nowNanos);
         } else {
             failed.incrementAndGet();
+            viewMetrics.failed(issuedNanos, nowNanos);
             if (firstFailure.compareAndSet(null, error)) {
                 LOG.error("Cassandra write failed; the next write or checkpoint fails", error);
             }

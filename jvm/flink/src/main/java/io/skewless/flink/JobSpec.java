@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.skewless.engine.Catalogue;
 import io.skewless.engine.ViewFeatures;
 import io.skewless.engine.ValueType;
+import io.skewless.flink.metrics.FreshnessSlo;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -36,6 +37,8 @@ import org.apache.flink.types.Row;
  *  "cassandra": {"&lt;view uid&gt;": {"contact_points": .., "local_datacenter": .., "keyspace": .., "statement": ..,
  *                "ttl_seconds": .., "valid_from_index": .., "version_index": .., "max_in_flight": .., "consistency": ..}}}
  * </pre>
+ * A view's spec may hold {@code "freshness_slo": {"quantile": 0.99, "max_ms": 2000}}: its Cassandra sink
+ * then exports it as a gauge ({@link io.skewless.flink.metrics.FreshnessSlo}).
  * Views are named by their uid ({@code <name>-v<version>}) and labelled {@code name@version} in
  * letters, side outputs and metrics. The operators are the ones the positional factories built
  * before (same functions, state descriptors, tags and metrics), so jobs restore from their checkpoints.
@@ -48,7 +51,7 @@ public final class JobSpec {
     /** One view of the document, as the operators take it. */
     private record View(String uid, String label, String entityKey, String keyField, String rowLogicJson,
             String[] inputColumns, long allowedLatenessMs, String[] featureNames, String[] ops, int[] inputIndex,
-            long[] hopMs, int[] tiles, String[] params, ValueType[] valueTypes) {}
+            long[] hopMs, int[] tiles, String[] params, ValueType[] valueTypes, FreshnessSlo freshnessSlo) {}
 
     private final String topic;
     private final JsonNode records;
@@ -125,11 +128,17 @@ public final class JobSpec {
         for (int i = 0; i < inputIndex.length; i++) {
             inputIndex[i] = features.columns()[i] == null ? -1 : inputColumns.indexOf(features.columns()[i]);
         }
+        FreshnessSlo slo;
+        try {
+            slo = FreshnessSlo.fromSpec(spec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("view " + label + ": " + e.getMessage(), e);
+        }
         return new View(name + "-v" + version, label, entityKey,
                 keyField.isNull() || keyField.isMissingNode() ? entityKey : keyField.asText(),
                 part.path("row_logic").isMissingNode() ? null : part.path("row_logic").toString(),
                 inputColumns.toArray(new String[0]), features.allowedLatenessMs(), features.names(), features.ops(),
-                inputIndex, features.hopMs(), features.tiles(), features.params(), features.types());
+                inputIndex, features.hopMs(), features.tiles(), features.params(), features.types(), slo);
     }
 
     private static CassandraSinkConfig sinkConfig(String uid, JsonNode s) {
@@ -306,13 +315,17 @@ public final class JobSpec {
         return Types.ROW_NAMED(names, types);
     }
 
-    /** The Cassandra sink the document's "cassandra" part holds under {@code name} (a view uid). */
+    /**
+     * The Cassandra sink the document's "cassandra" part holds under {@code name} (a view uid); the
+     * view's sink measures its freshness under its label and exports its freshness SLO, if any.
+     */
     public Sink<Row> cassandraSink(String name) {
         CassandraSinkConfig config = sinks.get(name);
         if (config == null) {
             throw new IllegalArgumentException("no cassandra sink " + name + " in the job spec; it has " + sinks.keySet());
         }
-        return new CassandraUpsertSink(config);
+        View v = views.get(name);
+        return v == null ? new CassandraUpsertSink(config, name, null) : new CassandraUpsertSink(config, v.label, v.freshnessSlo);
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.skewless.engine.TileEngine;
 import io.skewless.engine.Update;
 import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -34,9 +35,12 @@ import org.apache.flink.types.Row;
  * <p>Metrics, under {@code view=<name@version>}: {@value #UPDATES_OUT} (a counter, also the
  * accumulator {@code <name@version>|updates_out} of the job's result, {@link ResultCounter}),
  * {@value #NEWEST_EVENT_TIME} (gauge: the newest event time this subtask has seen, epoch ms; none
- * before its first event) and {@value #EVENT_TIME_LAG} (gauge: the wall clock minus that, ms).
+ * before its first event), {@value #EVENT_TIME_LAG} (gauge: the wall clock minus that, ms) and
+ * {@value #CHECKPOINT_AGE} (gauge: seconds since this subtask last heard that a checkpoint of the job
+ * completed, or since it opened: a job that never completes one shows a growing age, not 0). The age is measured here, per view, because Flink's own job
+ * metrics give the last checkpoint's duration and counts but no completion time.
  */
-public final class TileAggregatorFunction extends KeyedProcessFunction<String, Row, Row> {
+public final class TileAggregatorFunction extends KeyedProcessFunction<String, Row, Row> implements CheckpointListener {
     private static final long serialVersionUID = 1L;
 
     public static final String LATE_EVENTS = "late-events";
@@ -45,6 +49,7 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     public static final String UPDATES_OUT = "updates_out";
     public static final String NEWEST_EVENT_TIME = "newest_event_time_ms";
     public static final String EVENT_TIME_LAG = "event_time_lag_ms";
+    public static final String CHECKPOINT_AGE = "checkpoint_age_seconds";
     /** Cassandra's USING TIMESTAMP: microseconds of valid_from, the low three digits carry the revision. */
     public static final long VERSION_SCALE = 1000;
     public static final int MAX_REVISION = 999;
@@ -68,6 +73,8 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
     private transient Counter updatesOut;
     // Written by the task thread, read by the metrics reporter's.
     private transient volatile long newestEventTime;
+    // Set by checkpoint notifications on the task thread (and open()), read by the reporter's.
+    private transient volatile long lastCheckpointMs;
     private transient OutputTag<Row> lateTag;
     private transient boolean arityChecked;
     private transient boolean identityChecked;
@@ -162,6 +169,13 @@ public final class TileAggregatorFunction extends KeyedProcessFunction<String, R
         view.gauge(EVENT_TIME_LAG, (Gauge<Long>) () -> newestEventTime == Long.MIN_VALUE
                 ? null
                 : System.currentTimeMillis() - newestEventTime);
+        lastCheckpointMs = System.currentTimeMillis();
+        view.gauge(CHECKPOINT_AGE, (Gauge<Double>) () -> (System.currentTimeMillis() - lastCheckpointMs) / 1000.0);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        lastCheckpointMs = System.currentTimeMillis();
     }
 
     @Override

@@ -57,4 +57,24 @@ class JobSpecTest {
         e = assertThrows(IllegalArgumentException.class, () -> JobSpec.fromJson("{}").cassandraSink("w-v1"));
         assertEquals("no cassandra sink w-v1 in the job spec; it has []", e.getMessage());
     }
+
+    @Test
+    void aViewsFreshnessSloReachesItsSink() {
+        String withSlo = view("[[\"n\", 3]]").replace("\"allowed_lateness_ms\": 0,",
+                "\"allowed_lateness_ms\": 0, \"freshness_slo\": {\"quantile\": 0.99, \"max_ms\": 2000},");
+        CassandraUpsertSink sink = (CassandraUpsertSink) JobSpec.fromJson("{\"views\": [" + withSlo + "], " + SINK + "}")
+                .cassandraSink("v-v2");
+        assertEquals("v@2", sink.viewLabel());
+        assertEquals(new io.skewless.flink.metrics.FreshnessSlo(0.99, 2000), sink.slo());
+        assertEquals("0.99", sink.slo().quantileLabel());
+        CassandraUpsertSink without = (CassandraUpsertSink) JobSpec.fromJson("{\"views\": [" + view("[[\"n\", 3]]")
+                + "], " + SINK + "}").cassandraSink("v-v2");
+        assertEquals(null, without.slo());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobSpec.fromJson(
+                "{\"views\": [" + withSlo.replace("0.99", "1.5") + "]}"));
+        assertEquals("view v@2: freshness_slo: quantile must be in (0, 1), got 1.5", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> JobSpec.fromJson(
+                "{\"views\": [" + withSlo.replace("\"max_ms\": 2000", "\"max_ms\": \"2s\"") + "]}"));
+        assertTrue(e.getMessage().startsWith("view v@2: freshness_slo must be {"), e.getMessage());
+    }
 }
