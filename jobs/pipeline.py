@@ -3,7 +3,9 @@
 
 `build_pipeline` only wires; the logic lives in the JVM operators and connectors/. Every operator it
 wires runs in the JVM, built from one job spec (jobs.operators) of the compiled specs: the job calls no Python per record. Run it with
-`skewless run` (local mini-cluster) or `flink run -py jobs/pipeline.py` on a cluster.
+`skewless run` (local mini-cluster, this process awaits the job), `skewless deploy` (`--cluster
+URL --detached`: submitted to a session cluster's REST endpoint, recorded as the lineage's
+deployment, and this process exits), or `flink run -py jobs/pipeline.py` on a cluster.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from connectors.iceberg.history import Column, HistoryTable, ensure_history_tabl
 from jobs.operators import JvmJob, SourceOptions, job_document
 from jobs.rows import check_view, record_fields, update_type, view_label
 from jobs.sources import EventTimeWatermarks, dead_letter_sink_ddl, dead_letter_topic
-from skewless.checkpoints import SAVEPOINT_INFO, Lineage, RestorePoint, restore_point_at
+from skewless.checkpoints import Lineage, RestorePoint, restore_point_at
+from skewless.cluster import deployments
+from skewless.cluster.rest import FlinkRest
 from skewless.errors import SkewlessError, SpecError
 from skewless.settings import Settings, load_settings
 from skewless.spec import ViewSpec
@@ -195,6 +199,7 @@ def make_environment(
     restore: RestorePoint | None,
     bounded: bool,
     ignore_unclaimed_state: bool = False,
+    cluster: str | None = None,
 ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
     """The job's environments; `restore` restores state (matched to operators by uid).
 
@@ -218,11 +223,32 @@ def make_environment(
         config.set_string("execution.state-recovery.path", restore.path.as_uri())
         # Needed when the savepoint holds state of views this job no longer runs.
         config.set_string("execution.state-recovery.ignore-unclaimed-state", str(ignore_unclaimed_state).lower())
-    env = StreamExecutionEnvironment.get_execution_environment(config)
+    if cluster is not None:
+        env = _remote_environment(config, cluster)
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(settings.job.parallelism)
     env.enable_checkpointing(settings.job.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     t_env = StreamTableEnvironment.create(env)
     return env, t_env
+
+
+def _remote_environment(config: Configuration, cluster: str) -> StreamExecutionEnvironment:
+    """An environment that submits to the session cluster at `cluster` (its REST URL).
+
+    Outside `flink run`, get_execution_environment always builds a local mini-cluster,
+    whatever execution.target says; Flink's own constructor honours the target. The job's
+    classes are on the cluster's classpath already (its lib/ is the assembled one), so no
+    jars ship with it."""
+    from pyflink.java_gateway import get_gateway
+
+    host, _, port = cluster.removeprefix("http://").rstrip("/").rpartition(":")
+    config.set_string("execution.target", "remote")
+    config.set_string("rest.address", host)
+    config.set_string("rest.port", port)
+    j_env = get_gateway().jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment(
+        config._j_configuration)
+    return StreamExecutionEnvironment(j_env)
 
 
 def prepare_history(
@@ -295,8 +321,12 @@ def run(
     savepoint: str | None = None,
     ignore_unclaimed_state: bool = False,
     from_scratch: bool = False,
+    cluster: str | None = None,
+    resubmit_argv: Sequence[str] = (),
 ) -> float:
     """Run the pipeline to completion (bounded) or forever; returns the wall time in seconds.
+    With `cluster` (a REST URL) the job is submitted there detached, recorded as the
+    lineage's deployment (`resubmit_argv`: the arguments that submit it again), and this returns.
 
     A job that finishes (bounded, or stopped with a savepoint) prints its summary on stdout
     as one JSON line (skewless.summary)."""
@@ -304,6 +334,8 @@ def run(
     running = lineage.running()
     if running:
         raise SpecError(f"a job of {lineage.name} is running already (pid {running['pid']}); stop it with `skewless stop`")
+    if cluster is not None:
+        _refuse_second_deployment(settings, lineage)
     restore = choose_restore(lineage, savepoint, from_scratch, options.bounded)
     prepare_sinks(specs, settings, catalog)
     prepare_history(specs, catalog, lineage, restore)
@@ -311,12 +343,20 @@ def run(
         f"{lineage.name}: " + (f"resuming from {restore.kind} {restore.path}" if restore else "starting from the earliest offsets"),
         file=sys.stderr,
     )
-    env, t_env = make_environment(settings, lineage, restore, options.bounded, ignore_unclaimed_state)
+    env, t_env = make_environment(settings, lineage, restore, options.bounded, ignore_unclaimed_state, cluster)
     build_pipeline(env, t_env, specs, settings, catalog, [p.read_text() for p in schemas], options)
     started = time.monotonic()
     client = env.execute_async(job_name(specs))
     job_id = str(client.get_job_id())
     lineage.record_start(job_id, int(time.time() * 1000), restore)
+    if cluster is not None:
+        deployments.save(settings.home, deployments.Deployment(
+            lineage=lineage.name, topic=topic_of(specs), views=tuple(sorted(s.uid for s in specs)),
+            argv=tuple(resubmit_argv), cluster=cluster, parallelism=settings.job.parallelism,
+            job_id=job_id, submitted_at_ms=int(time.time() * 1000),
+        ))  # fmt: skip
+        print(f"submitted job {job_id} to {cluster}", file=sys.stderr)
+        return time.monotonic() - started
     lineage.mark_running(job_id, os.getpid())
     try:
         accumulators = await_job(client, job_id, lineage)
@@ -326,6 +366,17 @@ def run(
         labels = [view_label(s) for s in specs]
         print(summary_line(summarize(accumulators, topic_of(specs), labels)), flush=True)
     return time.monotonic() - started
+
+
+def _refuse_second_deployment(settings: Settings, lineage: Lineage) -> None:
+    """One job per lineage: two would write the same tables and commit the same offsets."""
+    deployed = deployments.load(settings.home, lineage.name)
+    if deployed is None or deployed.cluster == deployments.LOCAL:
+        return
+    job = FlinkRest(deployed.cluster).job(deployed.job_id) if FlinkRest(deployed.cluster).answers() else None
+    if job is not None and job.alive:
+        raise SpecError(f"{lineage.name} is deployed already as job {job.job_id} ({job.state}) on {deployed.cluster}; "
+                        "`skewless stop` it first, or `skewless upgrade`")
 
 
 def await_job(client: JobClient, job_id: str, lineage: Lineage) -> dict[str, Any] | None:
@@ -343,7 +394,7 @@ def await_job(client: JobClient, job_id: str, lineage: Lineage) -> dict[str, Any
             stopped = True
             if requests[0] == signal.SIGUSR1:
                 path = stop_with_savepoint(client, lineage.savepoint_dir.as_uri())
-                record_savepoint(lineage, job_id, path)
+                lineage.record_savepoint(job_id, path)
                 print(f"savepoint: {path}", file=sys.stderr)
             else:
                 client.cancel().result()
@@ -367,14 +418,6 @@ def stop_with_savepoint(client: JobClient, folder: str) -> str:
     return CompletableFuture(client._j_job_client.stopWithSavepoint(False, folder, canonical), str).result()
 
 
-def record_savepoint(lineage: Lineage, job_id: str, path: str) -> None:
-    """skewless.json beside the savepoint's _metadata: which job took it (its checkpoint id is
-    in the metadata), so a later restore knows which history commits the savepoint includes."""
-    folder = Path(path.removeprefix("file:").removeprefix("//"))
-    (folder / SAVEPOINT_INFO).write_text(json.dumps({"job_id": job_id}))
-    lineage.last_stop_path.write_text(json.dumps({"savepoint": str(folder)}))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point for `flink run -py jobs/pipeline.py --spec a.json [--spec b.json] [...]`."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -388,17 +431,43 @@ def main(argv: list[str] | None = None) -> int:
         "--ignore-unclaimed-state", action="store_true", help="restore even if the savepoint has state of views not run"
     )
     parser.add_argument("--from-scratch", action="store_true", help="ignore retained state: rebuild from the whole topic")
+    parser.add_argument("--cluster", default=None, metavar="URL",
+                        help="submit, detached, to the session cluster at this REST URL (unbounded only)")
+    parser.add_argument("--parallelism", type=int, default=None, help="default: SKEWLESS_JOB_PARALLELISM")
     args = parser.parse_args(argv)
+    if args.cluster and args.bounded:
+        parser.error("--cluster runs unbounded jobs; drop --bounded")
+    if args.parallelism is not None and args.parallelism < 1:
+        parser.error("--parallelism must be at least 1")
     specs = [ViewSpec.from_dict(json.loads(p.read_text())) for p in args.spec]
     try:
         settings = load_settings()
+        if args.parallelism is not None:
+            settings = settings.model_copy(update={"job": settings.job.model_copy(update={"parallelism": args.parallelism})})
         options = RunOptions(args.bounded, args.until, args.group_id or default_group_id(specs))
         catalog = CatalogConfig.from_settings(settings)
-        run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state, args.from_scratch)
+        # A resubmission resumes from the newest checkpoint: no savepoint, no rebuild.
+        again = _without(list(argv if argv is not None else sys.argv[1:]), {"--savepoint": 1, "--from-scratch": 0,
+                                                                              "--ignore-unclaimed-state": 0})
+        run(specs, settings, catalog, options, args.schema, args.savepoint, args.ignore_unclaimed_state,
+            args.from_scratch, args.cluster, again)
     except SkewlessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _without(argv: list[str], flags: dict[str, int]) -> list[str]:
+    """argv without the given flags (each with its number of values; --flag=value too)."""
+    out, skip = [], 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+        elif arg in flags:
+            skip = flags[arg]
+        elif arg.split("=", 1)[0] not in flags:
+            out.append(arg)
+    return out
 
 
 if __name__ == "__main__":

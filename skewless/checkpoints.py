@@ -65,6 +65,7 @@ class JournalEntry:
 class Lineage:
     def __init__(self, home: Path, topic: str, view_uids: Sequence[str]) -> None:
         self.name = lineage_name(topic, view_uids)
+        self.topic, self.view_uids = topic, tuple(view_uids)
         self.root = home / "jobs"
         self.folder = self.root / self.name
 
@@ -157,6 +158,15 @@ class Lineage:
 
     # -- the running job ---------------------------------------------------------------------
 
+    def record_savepoint(self, job_id: str, path: str) -> Path:
+        """skewless.json beside a savepoint's _metadata: which job took it (its checkpoint id is
+        in the metadata), so a later restore knows which history commits the savepoint
+        includes; and last-stop.json, which `skewless stop --savepoint` reports. Returns the folder."""
+        folder = Path(path.removeprefix("file:").removeprefix("//"))
+        (folder / SAVEPOINT_INFO).write_text(json.dumps({"job_id": job_id}))
+        self.last_stop_path.write_text(json.dumps({"savepoint": str(folder)}))
+        return folder
+
     def mark_running(self, job_id: str, pid: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.running_path.write_text(json.dumps({"job_id": job_id, "pid": pid}))
@@ -173,6 +183,21 @@ class Lineage:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return info if _runs_the_job(pid) else None
+
+
+def running_jobs(home: Path) -> list[tuple[str, dict[str, object]]]:
+    """(lineage name, running.json) of every job `skewless run` or a local deploy runs now."""
+    found = []
+    for path in sorted((home / "jobs").glob("*/running.json")):
+        try:
+            info = json.loads(path.read_text())
+            pid = int(info["pid"])
+            os.kill(pid, 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if _runs_the_job(pid):
+            found.append((path.parent.name, info))
+    return found
 
 
 def _runs_the_job(pid: int) -> bool:

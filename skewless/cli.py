@@ -123,17 +123,9 @@ def run(
 
 
 def _job_views(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
-    """The settings, and the views one job runs (`--view` refs or `--topic`), from the catalogue."""
-    from skewless.registry.catalogue import Catalogue
-    from skewless.settings import load_settings, writable_home
+    from skewless.runner import job_views
 
-    from connectors.kafka.topics import check_topic_name
-
-    if topic is not None:
-        check_topic_name(topic)
-    settings = load_settings()
-    writable_home(settings)  # the default registry, the specs and the checkpoints live there
-    return settings, Catalogue.from_settings(settings).job(views, topic)
+    return job_views(views, topic)
 
 
 def _lineage(views: tuple[str, ...], topic: str | None):  # type: ignore[no-untyped-def]
@@ -165,28 +157,13 @@ def checkpoints(views: tuple[str, ...], topic: str | None) -> None:
 @click.option("--savepoint", is_flag=True, help="stop with a savepoint (printed) instead of cancelling")
 @click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1), help="seconds to wait")
 def stop(views: tuple[str, ...], topic: str | None, savepoint: bool, timeout: float) -> None:
-    """Stop the running job of a lineage; its checkpoints are retained, so `run` resumes."""
-    import os
-    import signal
+    """Stop a lineage's job, deployed on the cluster or running locally; its checkpoints are
+    retained, so `run` or `deploy` resumes."""
+    from skewless.checkpoints import Lineage
+    from skewless.cluster.jobs import stop as stop_job
 
-    lineage = _lineage(views, topic)
-    running = lineage.running()
-    if running is None:
-        raise SkewlessError(f"no job of {lineage.name} is running")
-    pid = int(running["pid"])  # type: ignore[arg-type]
-    lineage.last_stop_path.unlink(missing_ok=True)
-    os.kill(pid, signal.SIGUSR1 if savepoint else signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while lineage.running() is not None:
-        if time.monotonic() > deadline:
-            raise SkewlessError(f"job {running['job_id']} (pid {pid}) did not stop within {timeout:.0f} s")
-        time.sleep(0.5)
-    if savepoint:
-        if not lineage.last_stop_path.is_file():
-            raise SkewlessError(f"job {running['job_id']} stopped without reporting a savepoint; see its output")
-        click.echo(json.loads(lineage.last_stop_path.read_text())["savepoint"])
-    else:
-        click.echo(f"cancelled job {running['job_id']}")
+    settings, job = _job_views(views, topic)
+    click.echo(stop_job(settings, Lineage(settings.home, job.topic, [s.uid for s in job.specs]), savepoint, timeout))
 
 
 @main.command()
@@ -203,14 +180,21 @@ def demo(events: int, users: int, repo: Path) -> None:
 
 
 def _register_subgroups() -> None:
+    from skewless.deploy.cli import kubernetes
     from skewless.history.cli import history
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
     from skewless.devstack.cli import stack
+    from skewless.cluster.cli import cluster, deploy, jobs, upgrade
     from skewless.training.cli import training_set
 
     main.add_command(stack)
+    main.add_command(cluster)
+    main.add_command(deploy)
+    main.add_command(jobs)
+    main.add_command(upgrade)
+    main.add_command(kubernetes)
     main.add_command(online)
     main.add_command(history)
     main.add_command(training_set, name="training-set")

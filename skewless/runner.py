@@ -18,11 +18,25 @@ from skewless.errors import SkewlessError
 from skewless.finished import record_finished
 from skewless.preflight import check_job_inputs
 from skewless.settings import REPO_ROOT, Settings
+from skewless.registry.catalogue import JobViews
 from skewless.spec import ViewSpec
 from skewless.devstack import flink_home
 from skewless.summary import parse_summary_line
 
 SCHEMAS = REPO_ROOT / "schemas"
+
+
+def job_views(views: Sequence[str], topic: str | None) -> tuple[Settings, JobViews]:
+    """The settings, and the views one job runs (`--view` refs or `--topic`), from the catalogue."""
+    from connectors.kafka.topics import check_topic_name
+    from skewless.registry.catalogue import Catalogue
+    from skewless.settings import load_settings, writable_home
+
+    if topic is not None:
+        check_topic_name(topic)
+    settings = load_settings()
+    writable_home(settings)  # the default registry, the specs and the checkpoints live there
+    return settings, Catalogue.from_settings(settings).job(views, topic)
 
 
 def write_specs(specs: Sequence[ViewSpec], settings: Settings) -> list[Path]:
@@ -65,6 +79,42 @@ def run_job(
     `on_summary` is given: that gets the summary instead.
     """
     specs = [specs] if isinstance(specs, ViewSpec) else list(specs)
+    cmd, env = pipeline_command(specs, settings, bounded=bounded, until=until, group_id=group_id, schemas=schemas,
+                                savepoint=savepoint, from_scratch=from_scratch)
+    started = time.monotonic()
+    launched_at_ms = int(time.time() * 1000)
+    with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE if on_summary else None, text=True) as child:
+        try:
+            if on_summary is not None and child.stdout is not None:
+                _pass_through(child.stdout, on_summary)
+            child.wait()
+        except BaseException:  # as subprocess.run: an interrupted launcher takes the job down with it
+            child.kill()
+            raise
+    if child.returncode != 0:
+        names = ", ".join(s.uid for s in specs)
+        raise SkewlessError(f"the Flink job for {names} failed (exit {child.returncode}); see its output above")
+    if bounded:  # it returned at the topic's end: everything it wrote is committed
+        record_finished(settings.home, specs[0].source_topic, [s.uid for s in specs], launched_at_ms,
+                        int(time.time() * 1000))
+    return time.monotonic() - started
+
+
+def pipeline_command(
+    specs: Sequence[ViewSpec],
+    settings: Settings,
+    *,
+    bounded: bool,
+    until: int | None = None,
+    group_id: str | None = None,
+    schemas: list[Path] | None = None,
+    savepoint: str | None = None,
+    from_scratch: bool = False,
+    ignore_unclaimed_state: bool = False,
+    extra: Sequence[str] = (),
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a jobs/pipeline.py process for these views (specs
+    and schemas written under the home first), after checking what it needs is there."""
     check_job_inputs(specs[0].source_topic, settings.kafka.bootstrap, savepoint)
     env = {**os.environ, **flink_home.prepare()}
     # A process that ran a Python function of a local Flink job (a notebook, a test run)
@@ -88,23 +138,9 @@ def run_job(
         cmd += ["--savepoint", savepoint]
     if from_scratch:
         cmd.append("--from-scratch")
-    started = time.monotonic()
-    launched_at_ms = int(time.time() * 1000)
-    with subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE if on_summary else None, text=True) as child:
-        try:
-            if on_summary is not None and child.stdout is not None:
-                _pass_through(child.stdout, on_summary)
-            child.wait()
-        except BaseException:  # as subprocess.run: an interrupted launcher takes the job down with it
-            child.kill()
-            raise
-    if child.returncode != 0:
-        names = ", ".join(s.uid for s in specs)
-        raise SkewlessError(f"the Flink job for {names} failed (exit {child.returncode}); see its output above")
-    if bounded:  # it returned at the topic's end: everything it wrote is committed
-        record_finished(settings.home, specs[0].source_topic, [s.uid for s in specs], launched_at_ms,
-                        int(time.time() * 1000))
-    return time.monotonic() - started
+    if ignore_unclaimed_state:
+        cmd.append("--ignore-unclaimed-state")
+    return [*cmd, *extra], env
 
 
 def _pass_through(lines: Iterable[str], on_summary: Callable[[dict], None]) -> None:

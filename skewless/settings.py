@@ -123,6 +123,15 @@ class JobSettings(_Section):
     source_idle_timeout_ms: int = Field(30_000, ge=1)
 
 
+class ClusterSettings(_Section):
+    """The local Flink session cluster of `skewless cluster up` (one JobManager, N TaskManagers)."""
+
+    rest_port: Port = Field(8081, description="the JobManager's REST API and web UI")
+    rpc_port: Port = Field(6123, description="the JobManager's RPC port, which TaskManagers connect to")
+    taskmanagers: int = Field(2, ge=1, le=16)
+    slots: int = Field(2, ge=1, le=64, description="task slots per TaskManager")
+
+
 class ServingSettings(_Section):
     host: str = LOCALHOST
     port: Port = 8000
@@ -148,6 +157,7 @@ class Settings(BaseSettings):
     iceberg: IcebergSettings = IcebergSettings()
     registry: RegistrySettings = RegistrySettings()
     job: JobSettings = JobSettings()
+    cluster: ClusterSettings = ClusterSettings()
     serving: ServingSettings = ServingSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
 
@@ -174,6 +184,8 @@ class Settings(BaseSettings):
             "SKEWLESS_KAFKA_CONTROLLER_PORT": self.kafka.controller_port,
             "SKEWLESS_CASSANDRA_PORT": self.cassandra.port,
             "SKEWLESS_CASSANDRA_STORAGE_PORT": self.cassandra.storage_port,
+            "SKEWLESS_CLUSTER_REST_PORT": self.cluster.rest_port,
+            "SKEWLESS_CLUSTER_RPC_PORT": self.cluster.rpc_port,
             "SKEWLESS_SERVING_PORT": self.serving.port,
             "SKEWLESS_PROMETHEUS_PORT": self.prometheus.port,
         }

@@ -65,13 +65,14 @@ class ServiceProcess:
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def start(self, argv: Sequence[str], cwd: Path) -> int:
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> int:
         """Spawn `argv` detached from this terminal, output to the log file (truncated)."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("wb") as log:
             child = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
+                env=None if env is None else dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

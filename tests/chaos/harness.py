@@ -163,22 +163,19 @@ class ChaosRun:
         for target in (self.chaos, self.reference):
             target.prepare()
         self.producer = LiveProducer(shape, self.topic, self.bootstrap, cfg.rate, cfg.malformed, cfg.partitions)
-        self.job = JobProcess(
-            skewless_command("run", "--topic", self.topic, "--unbounded"),
-            self.chaos.env(self.registry_url, cfg.checkpoint_ms), self.logs, "chaos-job",
-        )
+        self.job = self.make_job()
         self.say(f"topic {self.topic}: {cfg.events:,} events at {cfg.rate:,.0f}/s, {cfg.kills} kills, logs in {self.logs}")
         self.pending.append(Pending("first-start", self.job.start()))
         self.producer.start()
         self.wait_recovered()
 
-        kinds = schedule(cfg.kills, self.rng)
+        kinds = self.fault_kinds()
         slot = cfg.produce_seconds / (len(kinds) + 1)
         for i, kind in enumerate(kinds):
             self.sleep_until(self.started + (i + 1) * slot)
             self.current = f"fault {i + 1}/{len(kinds)}: {kind}"
             producing = not self.producer.finished.is_set()
-            if kind in JOB_KILLS:
+            if kind in self.job_kills:
                 self.kill_job(kind)
             else:
                 self.store_outage(kind, cfg.cassandra_outage_s if kind == "cassandra" else 0.0)
@@ -194,6 +191,20 @@ class ChaosRun:
         self.stop_job()
         self.say("chaos job caught up and stopped; reading its outputs")
         return self.judge(spec)
+
+    # ---- what runs the job and what kills it (tests/chaos/cluster.py runs it on a session cluster)
+
+    job_kills: tuple[str, ...] = JOB_KILLS
+
+    def make_job(self) -> JobProcess:
+        """`skewless run --unbounded`, started again after each kill -9 of its process group."""
+        return JobProcess(
+            skewless_command("run", "--topic", self.topic, "--unbounded"),
+            self.chaos.env(self.registry_url, self.cfg.checkpoint_ms), self.logs, "chaos-job",
+        )
+
+    def fault_kinds(self) -> list[str]:
+        return schedule(self.cfg.kills, self.rng)
 
     def register_view(self) -> ViewSpec:
         """The example view on this run's topic, in a registry of the run's own."""
@@ -235,7 +246,7 @@ class ChaosRun:
         after = checkpoint.parent.name if checkpoint else "no new checkpoint"
         self.faults.append({"kind": mode, "at_s": round(self.elapsed, 1), "after": after, "processes": len(pids)})
         self.pending.append(Pending(mode, self.job.start()))
-        kills = sum(f["kind"] in JOB_KILLS for f in self.faults)
+        kills = sum(f["kind"] in self.job_kills for f in self.faults)
         self.say(f"kill -9 {kills}/{self.cfg.kills} ({mode}, {len(pids)} processes, after {after}); `skewless run` again")
         self.wait_recovered()
         self.faults[-1]["resumed_from"] = resumed_from(self.job.log_path)
@@ -403,7 +414,7 @@ class ChaosRun:
             "producer_errors": sent.errors[:5],
             "horizon_ms": horizon,
             "hop_boundary_past_horizon": boundary,
-            "kills": sum(f["kind"] in JOB_KILLS for f in self.faults),
+            "kills": sum(f["kind"] in self.job_kills for f in self.faults),
             "faults": self.faults,
             "job_starts": self.job.starts if self.job else 0,
             "job_exits": self.exits,  # the job or its start failing without a kill

@@ -1,0 +1,1 @@
+"""Deploying jobs beyond the local mini-cluster: manifests rendered from the registry."""
