@@ -1,0 +1,281 @@
+"""`skewless status`: per deployed (or `skewless run`) job and view, the state, the last
+checkpoint's age, the Kafka lag, freshness p50/p99 against the view's SLO, and dead letters.
+
+Job state and checkpoints come from where the job runs (Flink's REST API on a cluster, the
+lineage's folder for a local job); everything else from the job's own Prometheus endpoints
+(skewless.cluster.scrape), by the names of the catalogue (skewless.monitoring). No Prometheus
+server is needed: freshness quantiles are computed here from the cumulative bucket counts, as
+PromQL's histogram_quantile would, over every write since the job started.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skewless.checkpoints import Lineage, running_jobs
+from skewless.cluster import deployments
+from skewless.cluster.rest import ClusterError, FlinkRest
+from skewless.cluster.scrape import Sample, of_job, scrape, total, totals_by
+from skewless.devstack.prometheus import flink_ports
+from skewless.errors import SkewlessError
+from skewless.monitoring import OPERATOR, SERIES
+from skewless.settings import Settings
+
+RUNNING = "RUNNING"
+FRESHNESS = OPERATOR + "view_freshness_seconds"
+# The bucket series of the freshness histogram, as the reporter names it (under the `le` group).
+FRESHNESS_BUCKET = next(s for s in SERIES if s.name == FRESHNESS).names()[0]
+SLO_GAUGE = OPERATOR + "view_quantile_freshness_slo_seconds"
+EVENTS_IN = OPERATOR + "view_events_in"
+UPDATES_OUT = OPERATOR + "view_updates_out"
+VIEW_DEAD_LETTERS = OPERATOR + "view_reason_code_dead_letters"
+DECODE_DEAD_LETTERS = OPERATOR + "topic_reason_code_dead_letters"
+LAG = OPERATOR + "pendingRecords"
+SHOWN_QUANTILES = (0.5, 0.99)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A job to report on: where it runs and what its runner says of it."""
+
+    lineage: str
+    topic: str
+    views: tuple[str, ...]  # metric labels, name@version
+    job_id: str
+    state: str
+    where: str
+    checkpoint_at_ms: int | None  # when its newest checkpoint completed; None before the first
+
+
+@dataclass(frozen=True)
+class Slo:
+    quantile: float
+    max_s: float
+
+    def __str__(self) -> str:
+        return f"p{self.quantile * 100:g} <= {_seconds(self.max_s)}"
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    view: str
+    events_in: float | None
+    updates_out: float | None
+    freshness: dict[float, float]  # quantile -> seconds; empty before the first acknowledged write
+    slo: Slo | None
+    at_slo: float | None  # freshness at the SLO's quantile
+    dead_letters: dict[str, float]
+
+    @property
+    def breached(self) -> bool:
+        return self.slo is not None and self.at_slo is not None and self.at_slo > self.slo.max_s
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    target: Target
+    has_metrics: bool
+    lag: float | None
+    decode_dead_letters: dict[str, float] = field(default_factory=dict)
+    views: tuple[ViewStatus, ...] = ()
+
+    def problems(self) -> list[str]:
+        """Why this job makes `skewless status` exit 1: not running, or an SLO breached."""
+        found = []
+        if self.target.state != RUNNING:
+            found.append(f"job {self.target.job_id} of {self.target.lineage} is {self.target.state}")
+        for view in self.views:
+            if view.breached:
+                found.append(f"{view.view} breaches its freshness SLO: p{view.slo.quantile * 100:g} is "  # type: ignore[union-attr]
+                             f"{_seconds(view.at_slo)} > {_seconds(view.slo.max_s)}")  # type: ignore[union-attr]
+        return found
+
+
+# -- the histogram --------------------------------------------------------------------------
+
+
+def histogram_quantile(q: float, buckets: Mapping[str, float]) -> float | None:
+    """The q-quantile of a cumulative bucket histogram ({le: count}, "+Inf" included), as
+    PromQL's histogram_quantile computes it: linear interpolation within the bucket holding
+    rank q * count, from 0 for the first bucket; a rank in +Inf gives the largest finite bound.
+    None without observations or without a +Inf bucket (the histogram is then incomplete)."""
+    if not 0 <= q <= 1:
+        raise ValueError(f"a quantile is within [0, 1], got {q}")
+    if "+Inf" not in buckets or len(buckets) < 2:
+        return None
+    bounds = np.array(sorted(float(le) for le in buckets))
+    by_bound = {float(le): count for le, count in buckets.items()}
+    # Scrapes read buckets one gauge at a time, so a later bucket may lag an earlier one by a few
+    # writes; PromQL evens that out the same way (a running maximum).
+    counts = np.maximum.accumulate(np.array([by_bound[b] for b in bounds], dtype=float))
+    observations = counts[-1]
+    if observations <= 0:
+        return None
+    rank = q * observations
+    i = int(np.searchsorted(counts, rank, side="left"))
+    if i == len(bounds) - 1:  # in +Inf: nothing is known beyond the largest finite bound
+        return float(bounds[-2])
+    lower, below = (0.0, 0.0) if i == 0 else (float(bounds[i - 1]), float(counts[i - 1]))
+    if i == 0 and bounds[0] <= 0:
+        return float(bounds[0])
+    in_bucket = counts[i] - below
+    return float(bounds[i]) if in_bucket <= 0 else lower + (float(bounds[i]) - lower) * (rank - below) / in_bucket
+
+
+def freshness_buckets(samples: Sequence[Sample], view: str) -> dict[str, float]:
+    """The view's freshness buckets summed over its subtasks."""
+    return totals_by(samples, FRESHNESS_BUCKET, "le", view=view)
+
+
+def view_slo(samples: Sequence[Sample], view: str) -> Slo | None:
+    """The view's SLO as the job exports it (one gauge per subtask, all equal)."""
+    for s in samples:
+        if s.name == SLO_GAUGE and s.labels.get("view") == view and "quantile" in s.labels and not math.isnan(s.value):
+            return Slo(float(s.labels["quantile"]), s.value)
+    return None
+
+
+def view_status(samples: Sequence[Sample], view: str) -> ViewStatus:
+    buckets = freshness_buckets(samples, view)
+    freshness = {q: v for q in SHOWN_QUANTILES if (v := histogram_quantile(q, buckets)) is not None}
+    slo = view_slo(samples, view)
+    return ViewStatus(
+        view=view,
+        events_in=total(samples, EVENTS_IN, view=view),
+        updates_out=total(samples, UPDATES_OUT, view=view),
+        freshness=freshness,
+        slo=slo,
+        at_slo=histogram_quantile(slo.quantile, buckets) if slo is not None else None,
+        dead_letters=totals_by(samples, VIEW_DEAD_LETTERS, "reason_code", view=view),
+    )
+
+
+def job_status(target: Target, samples: Sequence[Sample]) -> JobStatus:
+    """The job's status from the samples of its job_id (those of every endpoint, merged)."""
+    mine = of_job(samples, target.job_id)
+    if not mine:
+        return JobStatus(target, has_metrics=False, lag=None)
+    # Views from the job's own series too: a `skewless run` job's record names none.
+    seen = {s.labels["view"] for s in mine if "view" in s.labels}
+    views = sorted(set(target.views) | seen)
+    return JobStatus(
+        target,
+        has_metrics=True,
+        lag=total(mine, LAG),
+        decode_dead_letters=totals_by(mine, DECODE_DEAD_LETTERS, "reason_code"),
+        views=tuple(view_status(mine, v) for v in views),
+    )
+
+
+# -- the jobs ---------------------------------------------------------------------------------
+
+
+def view_label(uid: str) -> str:
+    """A view uid (`name-vN`) as its metrics label (`name@N`)."""
+    name, _, version = uid.rpartition("-v")
+    return f"{name}@{version}"
+
+
+def targets(settings: Settings, topic: str | None = None) -> list[Target]:
+    """The deployed jobs (cluster and local) and the `skewless run` ones, of `topic` if given."""
+    local = dict(running_jobs(settings.home))
+    found = []
+    for deployed in deployments.all_deployments(settings.home):
+        if deployed.cluster == deployments.LOCAL:
+            info = local.pop(deployed.lineage, None)
+            found.append(_local_target(settings, deployed.lineage, deployed.topic, deployed.views, info, deployed.job_id))
+        else:
+            found.append(_cluster_target(deployed))
+    for name, info in local.items():
+        # `skewless run --unbounded`: no record, but the lineage's name is `<topic>--<uid>+<uid>`.
+        run_topic, _, uids = name.rpartition("--")
+        found.append(_local_target(settings, name, run_topic, tuple(uids.split("+")), info, str(info["job_id"])))
+    return [t for t in found if topic is None or t.topic == topic]
+
+
+def _local_target(settings: Settings, lineage: str, topic: str, uids: Sequence[str], info: Mapping[str, object] | None,
+                  job_id: str) -> Target:
+    views = tuple(view_label(u) for u in uids)
+    if info is None:
+        return Target(lineage, topic, views, job_id, "STOPPED", "local", None)
+    job_id = str(info["job_id"])
+    # The newest checkpoint of this job, not one of the lineage's earlier jobs it may have restored.
+    points = [p for p in Lineage(settings.home, topic, list(uids)).restore_points()
+              if p.kind == "checkpoint" and p.job_id == job_id]
+    return Target(lineage, topic, views, job_id, RUNNING, f"local (pid {info['pid']})",
+                  points[0].completed_at_ms if points else None)
+
+
+def _cluster_target(deployed: deployments.Deployment) -> Target:
+    rest = FlinkRest(deployed.cluster, timeout_s=3.0)
+    views = tuple(view_label(u) for u in deployed.views)
+    checkpoint_at = None
+    try:
+        job = rest.job(deployed.job_id)
+        state = job.state if job is not None else "UNKNOWN (being resubmitted?)"
+        if job is not None:
+            completed = (rest.checkpoints(deployed.job_id).get("latest") or {}).get("completed") or {}
+            checkpoint_at = completed.get("latest_ack_timestamp")
+    except ClusterError:
+        state = "CLUSTER DOWN"
+    return Target(deployed.lineage, deployed.topic, views, deployed.job_id, state, deployed.cluster,
+                  int(checkpoint_at) if checkpoint_at else None)
+
+
+def collect(settings: Settings, topic: str | None = None) -> list[JobStatus]:
+    """Every job's status from one scrape of the reporter's port range."""
+    wanted = targets(settings, topic)
+    if topic is not None and not wanted:
+        raise SkewlessError(f"no job of topic {topic!r} is deployed or running (`skewless jobs` lists them)")
+    pages = scrape(flink_ports()) if wanted else {}
+    samples = [s for page in pages.values() for s in page]
+    return [job_status(t, samples) for t in wanted]
+
+
+# -- the text -----------------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _letters(letters: Mapping[str, float]) -> str:
+    return ", ".join(f"{reason}={n:,.0f}" for reason, n in sorted(letters.items()) if n) or "none"
+
+
+def render(statuses: Sequence[JobStatus], now_ms: int | None = None) -> list[str]:
+    """The report's lines: a header per job, then a table of its views."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    lines: list[str] = []
+    for status in statuses:
+        t = status.target
+        age = "none yet" if t.checkpoint_at_ms is None else f"{max(0, now_ms - t.checkpoint_at_ms) / 1000:.1f} s ago"
+        lines.append(f"{t.lineage}  job {t.job_id}  {t.state} on {t.where}")
+        lines.append(f"  last checkpoint: {age}   Kafka lag: {_count(status.lag)}")
+        if not status.has_metrics:
+            hint = "" if t.state != RUNNING else " (a job serves them a few seconds after it starts)"
+            lines.append(f"  no metrics yet: no endpoint on 127.0.0.1 serves job {t.job_id}{hint}")
+            lines.append("")
+            continue
+        lines.append(f"  decode dead letters: {_letters(status.decode_dead_letters)}")
+        rows = [("view", "events in", "updates out", "fresh p50", "fresh p99", "SLO", "dead letters")]
+        for v in status.views:
+            slo = "-" if v.slo is None else f"{v.slo}: " + (
+                "no writes yet" if v.at_slo is None else f"{'BREACHED' if v.breached else 'ok'} ({_seconds(v.at_slo)})")
+            rows.append((v.view, _count(v.events_in), _count(v.updates_out), _seconds(v.freshness.get(0.5)),
+                         _seconds(v.freshness.get(0.99)), slo, _letters(v.dead_letters)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        lines.append("")
+    return lines
