@@ -172,6 +172,7 @@ def plot(trend: Trend) -> bytes:
 
     matplotlib.use("Agg")  # no display: the file is all we want
     import matplotlib.pyplot as plt
+    from matplotlib.dates import DateFormatter
     from datetime import datetime
 
     when = [datetime.fromtimestamp(t) for t in trend.times]
@@ -181,6 +182,8 @@ def plot(trend: Trend) -> bytes:
             fresh.plot(when, values, marker=".", label=f"p{q * 100:g}")
         if trend.slo is not None:
             fresh.axhline(trend.slo.max_s, color="red", linestyle="--", label=f"SLO {trend.slo}")
+        if all(math.isnan(v) for values in trend.freshness.values() for v in values):
+            fresh.text(0.5, 0.5, "no write acknowledged in this period", transform=fresh.transAxes, ha="center")
         fresh.set_ylabel("freshness (s)")
         fresh.set_title(trend.view)
         fresh.legend(loc="upper left")
@@ -190,6 +193,7 @@ def plot(trend: Trend) -> bytes:
         rate.set_ylabel("per second")
         rate.legend(loc="upper left")
         rate.grid(alpha=0.3)
+        rate.xaxis.set_major_formatter(DateFormatter("%H:%M:%S"))  # the default shows min:sec.micros on short spans
         figure.autofmt_xdate()
         figure.tight_layout()
         out = io.BytesIO()

@@ -67,6 +67,7 @@ class ViewStatus:
     events_in: float | None
     updates_out: float | None
     freshness: dict[float, float]  # quantile -> seconds; empty before the first acknowledged write
+    beyond: frozenset[float]  # quantiles past the largest finite bound: their value is a lower bound
     slo: Slo | None
     at_slo: float | None  # freshness at the SLO's quantile
     dead_letters: dict[str, float]
@@ -127,6 +128,14 @@ def histogram_quantile(q: float, buckets: Mapping[str, float]) -> float | None:
     return float(bounds[i]) if in_bucket <= 0 else lower + (float(bounds[i]) - lower) * (rank - below) / in_bucket
 
 
+def beyond_bounds(q: float, buckets: Mapping[str, float]) -> bool:
+    """Whether rank q * count lies in +Inf, where histogram_quantile answers the largest finite
+    bound: then the truth is only known to be above it (a replay of old events, say)."""
+    finite = [count for le, count in buckets.items() if le != "+Inf"]
+    observations = buckets.get("+Inf", 0.0)
+    return observations > 0 and q * observations > max(finite, default=0.0)
+
+
 def freshness_buckets(samples: Sequence[Sample], view: str) -> dict[str, float]:
     """The view's freshness buckets summed over its subtasks."""
     return totals_by(samples, FRESHNESS_BUCKET, "le", view=view)
@@ -149,6 +158,7 @@ def view_status(samples: Sequence[Sample], view: str) -> ViewStatus:
         events_in=total(samples, EVENTS_IN, view=view),
         updates_out=total(samples, UPDATES_OUT, view=view),
         freshness=freshness,
+        beyond=frozenset(q for q in (*SHOWN_QUANTILES, *([slo.quantile] if slo else ())) if beyond_bounds(q, buckets)),
         slo=slo,
         at_slo=histogram_quantile(slo.quantile, buckets) if slo is not None else None,
         dead_letters=totals_by(samples, VIEW_DEAD_LETTERS, "reason_code", view=view),
@@ -240,10 +250,10 @@ def collect(settings: Settings, topic: str | None = None) -> list[JobStatus]:
 # -- the text -----------------------------------------------------------------------------------
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, beyond: bool = False) -> str:
     if value is None:
         return "-"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    return (">" if beyond else "") + (f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s")
 
 
 def _count(value: float | None) -> str:
@@ -272,9 +282,10 @@ def render(statuses: Sequence[JobStatus], now_ms: int | None = None) -> list[str
         rows = [("view", "events in", "updates out", "fresh p50", "fresh p99", "SLO", "dead letters")]
         for v in status.views:
             slo = "-" if v.slo is None else f"{v.slo}: " + (
-                "no writes yet" if v.at_slo is None else f"{'BREACHED' if v.breached else 'ok'} ({_seconds(v.at_slo)})")
-            rows.append((v.view, _count(v.events_in), _count(v.updates_out), _seconds(v.freshness.get(0.5)),
-                         _seconds(v.freshness.get(0.99)), slo, _letters(v.dead_letters)))
+                "no writes yet" if v.at_slo is None
+                else f"{'BREACHED' if v.breached else 'ok'} ({_seconds(v.at_slo, v.slo.quantile in v.beyond)})")
+            fresh = [_seconds(v.freshness.get(q), q in v.beyond) for q in SHOWN_QUANTILES]
+            rows.append((v.view, _count(v.events_in), _count(v.updates_out), *fresh, slo, _letters(v.dead_letters)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
         lines.append("")

@@ -135,6 +135,16 @@ def test_no_slo_means_no_verdict_and_a_dash() -> None:
     assert "  -  " in row
 
 
+def test_a_quantile_beyond_the_last_bound_is_shown_as_a_lower_bound() -> None:
+    old = [Sample(s.name, s.labels, 1_000 if s.labels.get("le") == "+Inf" else 0) if s.name == status.FRESHNESS_BUCKET
+           else s for s in _samples()]  # a replay: every write of job JOB beyond 3600 s
+    got = job_status(_target(), old)
+    assert got.views[0].freshness == {0.5: 3600.0, 0.99: 3600.0} and got.views[0].beyond == {0.5, 0.99}
+    assert "p99 <= 2.00 s: BREACHED (>3600.00 s)" in "\n".join(render([got]))
+    assert ">3600.00 s  >3600.00 s" in "\n".join(render([got]))
+    assert not status.beyond_bounds(0.5, {"1": 5, "+Inf": 10}) and status.beyond_bounds(0.51, {"1": 5, "+Inf": 10})
+
+
 def test_a_job_not_running_is_a_problem() -> None:
     assert job_status(_target("CLUSTER DOWN"), _samples()).problems() == [
         f"job {JOB} of t1.transactions--user_transactions-v1 is CLUSTER DOWN"]
