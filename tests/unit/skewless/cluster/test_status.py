@@ -15,6 +15,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from skewless.cli import main
 from skewless.cluster import deployments, status
+from skewless.cluster.rest import JobOverview
 from skewless.cluster.scrape import Sample, parse
 from skewless.cluster.status import JobStatus, Slo, Target, histogram_quantile, job_status, render
 from skewless.errors import SkewlessError
@@ -175,6 +176,43 @@ def test_the_lineage_of_a_run_job_names_its_topic_and_views(tmp_path: Path, monk
         ("a.b", ("v@2", "w@1"), "j9", "RUNNING"),
     ]
     assert [t.lineage for t in status.targets(load_settings(home=tmp_path), topic="a.b")] == ["a.b--v-v2+w-v1"]
+
+
+class _FakeRest:
+    """FlinkRest's two calls that status makes, answered from a table of jobs."""
+
+    jobs: dict[str, tuple[str, dict]] = {}
+
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self.url = url
+
+    def job(self, job_id: str) -> JobOverview | None:
+        found = self.jobs.get(job_id)
+        return None if found is None else JobOverview(job_id, "n", found[0], 1, 2)
+
+    def checkpoints(self, job_id: str) -> dict:
+        return self.jobs[job_id][1]
+
+
+def test_a_cluster_job_s_state_and_checkpoint_come_from_the_rest_api(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from skewless.settings import load_settings
+
+    monkeypatch.setattr(status, "running_jobs", lambda home: [])
+    monkeypatch.setattr(status, "FlinkRest", _FakeRest)
+    monkeypatch.setattr(_FakeRest, "jobs", {
+        "j1": ("RUNNING", {"latest": {"completed": {"id": 4, "latest_ack_timestamp": 1_700_000_000_123}}}),
+        "j2": ("RESTARTING", {"latest": {"completed": None}}),  # none completed yet
+    })
+    for lineage, job_id in (("a--x-v1", "j1"), ("b--y-v1", "j2"), ("c--z-v1", "j3")):
+        deployments.save(tmp_path, deployments.Deployment(lineage, lineage[0], (lineage[3:],), (), "http://jm:8081", 2,
+                                                          job_id, 5))
+    found = status.targets(load_settings(home=tmp_path))
+    assert [(t.job_id, t.state, t.checkpoint_at_ms, t.where) for t in found] == [
+        ("j1", "RUNNING", 1_700_000_000_123, "http://jm:8081"),
+        ("j2", "RESTARTING", None, "http://jm:8081"),
+        ("j3", "UNKNOWN (being resubmitted?)", None, "http://jm:8081"),
+    ]
 
 
 # -- the command ---------------------------------------------------------------------------------
