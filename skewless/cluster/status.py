@@ -273,9 +273,11 @@ def render(statuses: Sequence[JobStatus], now_ms: int | None = None) -> list[str
         age = "none yet" if t.checkpoint_at_ms is None else f"{max(0, now_ms - t.checkpoint_at_ms) / 1000:.1f} s ago"
         lines.append(f"{t.lineage}  job {t.job_id}  {t.state} on {t.where}")
         lines.append(f"  last checkpoint: {age}   Kafka lag: {_count(status.lag)}")
-        if not status.has_metrics:
-            hint = "" if t.state != RUNNING else " (a job serves them a few seconds after it starts)"
-            lines.append(f"  no metrics yet: no endpoint on 127.0.0.1 serves job {t.job_id}{hint}")
+        if not status.has_metrics or not status.views:
+            if t.state != RUNNING:
+                lines.append("  no metrics: the job is not running")
+            else:  # its tasks register their metrics as they start, a few seconds after the job
+                lines.append(f"  no metrics yet: no endpoint on 127.0.0.1 serves the views of job {t.job_id}")
             lines.append("")
             continue
         lines.append(f"  decode dead letters: {_letters(status.decode_dead_letters)}")

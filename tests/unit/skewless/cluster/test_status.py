@@ -110,6 +110,8 @@ def test_a_job_with_no_series_says_so() -> None:
     got = job_status(_target(job_id="f" * 32), _samples())
     assert not got.has_metrics and got.problems() == []
     assert any("no metrics yet" in line for line in render([got]))
+    stopped = job_status(_target("STOPPED", job_id="f" * 32), _samples())
+    assert "  no metrics: the job is not running" in render([stopped])
 
 
 def _with_slow_writes(samples: list[Sample], extra: float) -> list[Sample]:
