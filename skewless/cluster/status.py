@@ -27,6 +27,9 @@ from skewless.monitoring import OPERATOR, SERIES
 from skewless.settings import Settings
 
 RUNNING = "RUNNING"
+STOPPED = "STOPPED"  # a local deployment whose process is gone
+CLUSTER_DOWN = "CLUSTER DOWN"
+UNKNOWN = "UNKNOWN (being resubmitted?)"  # the cluster answers but does not know the job
 FRESHNESS = OPERATOR + "view_freshness_seconds"
 # The bucket series of the freshness histogram, as the reporter names it (under the `le` group).
 FRESHNESS_BUCKET = next(s for s in SERIES if s.name == FRESHNESS).names()[0]
@@ -212,7 +215,7 @@ def _local_target(settings: Settings, lineage: str, topic: str, uids: Sequence[s
                   job_id: str) -> Target:
     views = tuple(view_label(u) for u in uids)
     if info is None:
-        return Target(lineage, topic, views, job_id, "STOPPED", "local", None)
+        return Target(lineage, topic, views, job_id, STOPPED, "local", None)
     job_id = str(info["job_id"])
     # The newest checkpoint of this job, not one of the lineage's earlier jobs it may have restored.
     points = [p for p in Lineage(settings.home, topic, list(uids)).restore_points()
@@ -227,12 +230,12 @@ def _cluster_target(deployed: deployments.Deployment) -> Target:
     checkpoint_at = None
     try:
         job = rest.job(deployed.job_id)
-        state = job.state if job is not None else "UNKNOWN (being resubmitted?)"
+        state = job.state if job is not None else UNKNOWN
         if job is not None:
             completed = (rest.checkpoints(deployed.job_id).get("latest") or {}).get("completed") or {}
             checkpoint_at = completed.get("latest_ack_timestamp")
     except ClusterError:
-        state = "CLUSTER DOWN"
+        state = CLUSTER_DOWN
     return Target(deployed.lineage, deployed.topic, views, deployed.job_id, state, deployed.cluster,
                   int(checkpoint_at) if checkpoint_at else None)
 
@@ -270,7 +273,10 @@ def render(statuses: Sequence[JobStatus], now_ms: int | None = None) -> list[str
     lines: list[str] = []
     for status in statuses:
         t = status.target
-        age = "none yet" if t.checkpoint_at_ms is None else f"{max(0, now_ms - t.checkpoint_at_ms) / 1000:.1f} s ago"
+        if t.checkpoint_at_ms is not None:
+            age = f"{max(0, now_ms - t.checkpoint_at_ms) / 1000:.1f} s ago"
+        else:  # whoever would know is gone
+            age = "unknown" if t.state in (STOPPED, CLUSTER_DOWN, UNKNOWN) else "none yet"
         lines.append(f"{t.lineage}  job {t.job_id}  {t.state} on {t.where}")
         lines.append(f"  last checkpoint: {age}   Kafka lag: {_count(status.lag)}")
         if not status.has_metrics or not status.views:

@@ -215,6 +215,9 @@ def test_a_cluster_job_s_state_and_checkpoint_come_from_the_rest_api(tmp_path: P
         ("j2", "RESTARTING", None, "http://jm:8081"),
         ("j3", "UNKNOWN (being resubmitted?)", None, "http://jm:8081"),
     ]
+    text = render([job_status(t, []) for t in found], now_ms=1_700_000_001_123)
+    assert [line.split("   ")[0] for line in text if "last checkpoint" in line] == [
+        f"  last checkpoint: {age}" for age in ("1.0 s ago", "none yet", "unknown")]
 
 
 # -- the command ---------------------------------------------------------------------------------
