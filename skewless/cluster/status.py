@@ -60,8 +60,12 @@ class Slo:
     quantile: float
     max_s: float
 
+    @property
+    def name(self) -> str:
+        return f"p{self.quantile * 100:g}"
+
     def __str__(self) -> str:
-        return f"p{self.quantile * 100:g} <= {_seconds(self.max_s)}"
+        return f"{self.name} <= {_seconds(self.max_s)}"
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,16 @@ class ViewStatus:
     at_slo: float | None  # freshness at the SLO's quantile
     dead_letters: dict[str, float]
 
+    def breach(self) -> str | None:
+        """How the view breaches its SLO; None within it, without one, or before any write."""
+        if self.slo is None or self.at_slo is None or self.at_slo <= self.slo.max_s:
+            return None
+        shown = _seconds(self.at_slo, self.slo.quantile in self.beyond)
+        return f"{self.view} breaches its freshness SLO: {self.slo.name} is {shown} > {_seconds(self.slo.max_s)}"
+
     @property
     def breached(self) -> bool:
-        return self.slo is not None and self.at_slo is not None and self.at_slo > self.slo.max_s
+        return self.breach() is not None
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,7 @@ class JobStatus:
         found = []
         if self.target.state != RUNNING:
             found.append(f"job {self.target.job_id} of {self.target.lineage} is {self.target.state}")
-        for view in self.views:
-            if view.breached:
-                found.append(f"{view.view} breaches its freshness SLO: p{view.slo.quantile * 100:g} is "  # type: ignore[union-attr]
-                             f"{_seconds(view.at_slo)} > {_seconds(view.slo.max_s)}")  # type: ignore[union-attr]
-        return found
+        return found + [breach for view in self.views if (breach := view.breach()) is not None]
 
 
 # -- the histogram --------------------------------------------------------------------------

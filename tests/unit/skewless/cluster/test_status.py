@@ -17,7 +17,7 @@ from skewless.cli import main
 from skewless.cluster import deployments, status
 from skewless.cluster.rest import JobOverview
 from skewless.cluster.scrape import Sample, parse
-from skewless.cluster.status import JobStatus, Slo, Target, histogram_quantile, job_status, render
+from skewless.cluster.status import Slo, Target, histogram_quantile, job_status, render
 from skewless.errors import SkewlessError
 
 SAMPLE = Path(__file__).with_name("prometheus_sample.txt")
