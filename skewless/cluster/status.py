@@ -3,9 +3,9 @@ checkpoint's age, the Kafka lag, freshness p50/p99 against the view's SLO, and d
 
 Job state and checkpoints come from where the job runs (Flink's REST API on a cluster, the
 lineage's folder for a local job); everything else from the job's own Prometheus endpoints
-(skewless.cluster.scrape), by the names of the catalogue (skewless.monitoring). No Prometheus
-server is needed: freshness quantiles are computed here from the cumulative bucket counts, as
-PromQL's histogram_quantile would, over every write since the job started.
+(skewless.cluster.scrape), by the names of the catalogue (skewless.metrics). No Prometheus
+server is needed: freshness quantiles come from the cumulative bucket counts (skewless.metrics.
+bucket_quantile, PromQL's histogram_quantile estimate), over every write since the job started.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from skewless.checkpoints import Lineage, running_jobs
 from skewless.cluster import deployments
 from skewless.cluster.rest import ClusterError, FlinkRest
 from skewless.cluster.scrape import Sample, of_job, scrape, total, totals_by
 from skewless.devstack.prometheus import flink_ports
 from skewless.errors import SkewlessError
-from skewless.monitoring import OPERATOR, SERIES
+from skewless.metrics import OPERATOR, SERIES, bucket_quantile
 from skewless.settings import Settings
 
 RUNNING = "RUNNING"
@@ -111,31 +109,13 @@ class JobStatus:
 
 
 def histogram_quantile(q: float, buckets: Mapping[str, float]) -> float | None:
-    """The q-quantile of a cumulative bucket histogram ({le: count}, "+Inf" included), as
-    PromQL's histogram_quantile computes it: linear interpolation within the bucket holding
-    rank q * count, from 0 for the first bucket; a rank in +Inf gives the largest finite bound.
-    None without observations or without a +Inf bucket (the histogram is then incomplete)."""
-    if not 0 <= q <= 1:
-        raise ValueError(f"a quantile is within [0, 1], got {q}")
-    if "+Inf" not in buckets or len(buckets) < 2:
+    """The q-quantile of one scrape's cumulative buckets ({le label: count}, "+Inf" included);
+    None without observations, or while a scrape lacks the +Inf bucket (the job's tasks are
+    still registering their metrics)."""
+    by_bound = {float(le): count for le, count in buckets.items()}  # float("+Inf") is inf
+    if math.inf not in by_bound:
         return None
-    bounds = np.array(sorted(float(le) for le in buckets))
-    by_bound = {float(le): count for le, count in buckets.items()}
-    # Scrapes read buckets one gauge at a time, so a later bucket may lag an earlier one by a few
-    # writes; PromQL evens that out the same way (a running maximum).
-    counts = np.maximum.accumulate(np.array([by_bound[b] for b in bounds], dtype=float))
-    observations = counts[-1]
-    if observations <= 0:
-        return None
-    rank = q * observations
-    i = int(np.searchsorted(counts, rank, side="left"))
-    if i == len(bounds) - 1:  # in +Inf: nothing is known beyond the largest finite bound
-        return float(bounds[-2])
-    lower, below = (0.0, 0.0) if i == 0 else (float(bounds[i - 1]), float(counts[i - 1]))
-    if i == 0 and bounds[0] <= 0:
-        return float(bounds[0])
-    in_bucket = counts[i] - below
-    return float(bounds[i]) if in_bucket <= 0 else lower + (float(bounds[i]) - lower) * (rank - below) / in_bucket
+    return bucket_quantile(q, by_bound)
 
 
 def beyond_bounds(q: float, buckets: Mapping[str, float]) -> bool:

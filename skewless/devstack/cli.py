@@ -93,7 +93,8 @@ def up(timeout: float | None, optional: tuple[str, ...]) -> None:
             if pid is None:
                 to_start.append(service)
             elif service.answers():
-                _say(f"{service.name}: already running (pid {pid}, {HOST}:{service.port})")
+                reloaded = ", configuration reloaded" if service.refresh(pid) else ""
+                _say(f"{service.name}: already running (pid {pid}, {HOST}:{service.port}{reloaded})")
             else:
                 _say(f"{service.name}: pid {pid} is still starting")
                 to_wait.append((service, pid, None))

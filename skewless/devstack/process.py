@@ -150,6 +150,11 @@ class Service(ABC):
     def answers(self) -> bool:
         """Whether the service serves a real client request right now."""
 
+    def refresh(self, pid: int) -> bool:
+        """Make the running process `pid` read its configuration again; False when it cannot (most
+        services need a restart, which `up` never does)."""
+        return False
+
     def launch(self) -> int:
         """Check the ports, prepare, and spawn the service; returns its pid."""
         ensure_ports_free(self.ports)

@@ -14,6 +14,8 @@ listens are simply down targets; a scrape of a refused port costs next to nothin
 
 from __future__ import annotations
 
+import os
+import signal
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -88,9 +90,13 @@ class Prometheus(Service):
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / "prometheus.yml"
+
     def prepare(self) -> list[str]:
         binary = binaries(self.settings) / "prometheus"
-        config = self.state_dir / "prometheus.yml"
+        config = self.config_file
         config.write_text(render_config(self.settings))
         return [
             str(binary),
@@ -99,6 +105,13 @@ class Prometheus(Service):
             "--storage.tsdb.retention.time=1d",
             f"--web.listen-address={HOST}:{self.port}",
         ]
+
+    def refresh(self, pid: int) -> bool:
+        """Rewrite the scrape config and SIGHUP the server, which then reloads it and the rules (a rule
+        that no longer parses is logged and the old rules kept); `up` does this when it finds it running."""
+        self.config_file.write_text(render_config(self.settings))
+        os.kill(pid, signal.SIGHUP)
+        return True
 
     def answers(self) -> bool:
         try:

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from skewless.monitoring import exported_names
+from skewless.metrics import exported_names
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "docker" / "grafana" / "skewless.json"
 # A metric name in PromQL: skewless's and Flink's all start so (recording rules have colons).
@@ -20,7 +20,7 @@ def expressions() -> list[tuple[str, str]]:
 def test_every_panel_queries_exported_series_only() -> None:
     known = exported_names()
     unknown = [(title, name) for title, expr in expressions() for name in METRIC.findall(expr) if name not in known]
-    assert not unknown, f"panels query series nobody exports (skewless.monitoring.SERIES): {unknown}"
+    assert not unknown, f"panels query series nobody exports (skewless.metrics.SERIES): {unknown}"
 
 
 def test_every_panel_has_a_query_and_the_topics_of_the_issue_are_covered() -> None:

@@ -49,3 +49,11 @@ def test_bad_settings_are_reported_not_raised(empty_stack: Path, monkeypatch: py
     assert result.output == "Error: SKEWLESS_KAFKA_PORT: must be an integer 1-65535, got 'not-a-port'\n"
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
+
+
+def test_optional_services_are_stopped_by_down_and_named_by_up(empty_stack: Path) -> None:
+    down = CliRunner().invoke(stack, ["down"])
+    assert "prometheus: not running" in down.output
+    unknown = CliRunner().invoke(stack, ["up", "--with", "grafana"])
+    assert unknown.exit_code == 2
+    assert "Invalid value for '--with': 'grafana'" in unknown.output

@@ -87,3 +87,31 @@ SERIES: tuple[Series, ...] = (
 def exported_names() -> set[str]:
     """Every series name Prometheus stores for the catalogue."""
     return {name for series in SERIES for name in series.names()}
+
+
+def bucket_quantile(q: float, buckets: dict[float, float]) -> float | None:
+    """The q-quantile of a cumulative histogram ({upper bound: count <= it}, +Inf included), as
+    Prometheus's histogram_quantile estimates it: linear within the bucket holding the rank; the
+    highest finite bound when the rank falls in +Inf; None without observations.
+
+    For readers of one scrape without a Prometheus (a status line, a benchmark): the job's
+    freshness buckets of every subtask summed, cumulative since each writer opened.
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"a quantile is in (0, 1), got {q}")
+    bounds = sorted(buckets)
+    if not bounds or bounds[-1] != float("inf"):
+        raise ValueError("a histogram's buckets end with +Inf")
+    total = buckets[bounds[-1]]
+    if total <= 0:
+        return None
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = buckets[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return bounds[-2] if len(bounds) > 1 else None
+            return lower + (bound - lower) * (rank - below) / (count - below) if count > below else bound
+        lower, below = bound, count
+    return None  # unreachable: the +Inf bucket holds every observation
