@@ -182,6 +182,7 @@ def demo(events: int, users: int, repo: Path) -> None:
 def _register_subgroups() -> None:
     from skewless.deploy.cli import kubernetes
     from skewless.history.cli import history
+    from skewless.monitor.cli import monitor
     from skewless.online.cli import online
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
@@ -199,6 +200,7 @@ def _register_subgroups() -> None:
     main.add_command(online)
     main.add_command(history)
     main.add_command(training_set, name="training-set")
+    main.add_command(monitor)
     for command in registry_commands:
         main.add_command(command)
     main.add_command(serve)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,10 +22,18 @@ _MAX_TILES = 10_000
 LIFETIME = None  # window_ms for a feature over all events ever seen
 # ViewSpec fields that describe a view without changing what it computes: the registry
 # lets them change in place; any other change needs a new version.
-METADATA_FIELDS = ("description", "owner", "tags")
+# The monitoring fields (freshness_slo, drift) are among them: an SLO or a drift threshold
+# says how the view is watched, not what it computes.
+METADATA_FIELDS = ("description", "owner", "tags", "freshness_slo", "drift")
 # Fields added after format 1 was fixed, with their defaults: to_dict omits them at the
 # default, so specs that do not use them keep their exact JSON and content hash.
-_ADDED_FIELDS: dict[str, object] = {"key_field": None}
+_ADDED_FIELDS: dict[str, object] = {"key_field": None, "freshness_slo": None, "drift": None}
+# The drift and data-quality thresholds `skewless monitor` applies (docs/monitoring.md): a
+# view's `drift` spec field holds all of them, None disabling one check. PSI above 0.2 is the
+# usual "significant shift"; JS is base 2, in [0, 1]; null_rate bounds the rise of the null
+# rate over the baseline's; missing_rate (entities of the baseline with no update in the
+# window) varies with how often entities act, so it is reported but not checked by default.
+DRIFT_DEFAULTS: dict[str, float | None] = {"psi": 0.2, "js": 0.1, "null_rate": 0.05, "missing_rate": None}
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,48 @@ class FeatureSpec:
         return OPERATIONS[self.op].cql_type
 
 
+def _prefix(what: str) -> str:
+    return f"{what}: " if what else ""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_freshness_slo(slo: object, what: str) -> None:
+    """A compiled SLO is {"quantile": 0 < q < 1, "max_ms": a positive integer}, or None."""
+    if slo is None:
+        return
+    if (
+        not isinstance(slo, dict)
+        or set(slo) != {"quantile", "max_ms"}
+        or not _is_number(slo["quantile"])
+        or not 0 < slo["quantile"] < 1
+        or not isinstance(slo["max_ms"], int)
+        or isinstance(slo["max_ms"], bool)
+        or slo["max_ms"] <= 0
+    ):
+        raise SpecError(
+            f'{_prefix(what)}freshness_slo {slo!r} must be {{"quantile": 0 < q < 1, "max_ms": positive integer}}, '
+            'as compiled from e.g. "p99 < 2s"'
+        )
+
+
+def check_drift(drift: object, what: str) -> None:
+    """Compiled drift thresholds hold every key of DRIFT_DEFAULTS, each a number >= 0 or None
+    (JS and the rates at most 1)."""
+    if drift is None:
+        return
+    if not isinstance(drift, dict) or set(drift) != set(DRIFT_DEFAULTS):
+        got = sorted(drift) if isinstance(drift, dict) else type(drift).__name__
+        raise SpecError(f"{_prefix(what)}drift must hold the thresholds {sorted(DRIFT_DEFAULTS)}, got {got}")
+    for name, value in drift.items():
+        top = math.inf if name == "psi" else 1.0
+        if value is not None and not (_is_number(value) and 0 <= value <= top):
+            bound = ">= 0" if name == "psi" else "in [0, 1]"
+            raise SpecError(f"{_prefix(what)}drift threshold {name}={value!r} must be a number {bound}, or None to skip it")
+
+
 @dataclass(frozen=True)
 class ViewSpec:
     name: str
@@ -104,10 +155,17 @@ class ViewSpec:
     # The event field holding the entity key when it is not named `entity_key` (which
     # stays the key's column name online and offline). None: the field is `entity_key`.
     key_field: str | None = None
+    # Monitoring metadata (METADATA_FIELDS). freshness_slo: {"quantile": 0.99, "max_ms": 2000},
+    # event-to-online latency at that quantile under max_ms. drift: every key of DRIFT_DEFAULTS.
+    # Dicts, so not part of the hash of this frozen dataclass.
+    freshness_slo: dict[str, float | int] | None = field(default=None, hash=False)
+    drift: dict[str, float | None] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise SpecError(f"view name {self.name!r} must be a valid identifier")
+        check_freshness_slo(self.freshness_slo, f"view {self.name}")
+        check_drift(self.drift, f"view {self.name}")
         if self.key_field is not None and not self.key_field.isidentifier():
             raise SpecError(f"view {self.name}: key_field {self.key_field!r} must be an event field name")
         if self.version < 1:

@@ -63,6 +63,21 @@ def check_reachable(bootstrap: str) -> None:
     admin_client(bootstrap, "skewless-probe").close()
 
 
+def check_topic_exists(bootstrap: str, topic: str) -> None:
+    """SkewlessError unless `topic` exists: an unbounded job on a missing topic would restart
+    for ever, failing to list its partitions."""
+    admin = admin_client(bootstrap, "skewless-probe")
+    try:
+        known = set(admin.list_topics())
+    except KafkaError as exc:
+        raise SkewlessError(f"Kafka at {bootstrap} did not list its topics: {type(exc).__name__}") from exc
+    finally:
+        admin.close()
+    if topic not in known:
+        raise SkewlessError(f"topic {topic!r} does not exist on {bootstrap}; produce to it "
+                            f"(`skewless produce --topic {topic}`) or create it first")
+
+
 def ensure_topic(bootstrap: str, topic: str, partitions: int, configs: dict[str, str] | None = None) -> None:
     check_topic_name(topic)
     admin = admin_client(bootstrap)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.kafka.topics import check_topic_exists
 from skewless.checkpoints import Lineage, running_jobs
 from skewless.cluster import control, deployments
 from skewless.cluster.members import rest_url
@@ -60,6 +61,7 @@ def deploy(
 ) -> DeployedJob:
     """Start the views' job and return once it runs (all its tasks, on a cluster)."""
     lineage = Lineage(settings.home, specs[0].source_topic, [s.uid for s in specs])
+    check_topic_exists(settings.kafka.bootstrap, lineage.topic)
     extra = [] if parallelism is None else ["--parallelism", str(parallelism)]
     if control.is_up(settings):
         url = rest_url(settings)

@@ -8,12 +8,13 @@ the compiled spec and never sees DSL objects.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from skewless.dsl.aggregation import Aggregation
 from skewless.dsl.durations import Duration, to_ms
+from skewless.dsl.monitoring import Drift, compile_drift, compile_freshness_slo
 from skewless.dsl.source import Entity, Source
 from skewless.errors import SpecError
 from skewless.expressions import BOOL, NULL, NUMERIC, check_row_logic
@@ -27,8 +28,12 @@ class FeatureView:
     """Aggregations over one source's events, keyed by one entity, under a version.
 
     Changing what a registered version computes (features, windows, source, row logic,
-    keys, ttl, lateness) needs a new `version`; `owner`, `description` and `tags` may
-    change in place. Tag personal data with "pii".
+    keys, ttl, lateness) needs a new `version`; `owner`, `description`, `tags` and the
+    monitoring fields may change in place. Tag personal data with "pii".
+
+    Monitoring (docs/monitoring.md): `freshness_slo="p99 < 2s"` bounds event-to-online
+    latency at a quantile; `drift=Drift(psi=0.2, js=0.1, null_rate=0.05)` (or a dict of some
+    of them) sets the thresholds `skewless monitor` checks, defaults when None.
     """
 
     name: str
@@ -42,6 +47,8 @@ class FeatureView:
     version: int = 1
     allowed_lateness: Duration | int = 0
     out_of_orderness: Duration = "1m"
+    freshness_slo: str | None = None
+    drift: Drift | Mapping[str, float | None] | None = field(default=None, hash=False)  # a dict is unhashable
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -97,6 +104,12 @@ class FeatureView:
                 durations[attr] = 0 if value == 0 and allow_zero else to_ms(value, attr, allow_zero=allow_zero)
             except SpecError as exc:
                 problems.append(str(exc))
+        monitoring: dict[str, Any] = {}
+        for attr, compile_field in (("freshness_slo", compile_freshness_slo), ("drift", compile_drift)):
+            try:
+                monitoring[attr] = compile_field(getattr(self, attr))
+            except SpecError as exc:
+                problems.append(str(exc))
 
         if not problems:
             try:
@@ -116,6 +129,7 @@ class FeatureView:
                     owner=self.owner,
                     tags=tuple(self.tags),
                     key_field=key_field if key_field != self.entity.keys[0] else None,
+                    **monitoring,
                 )
             except SpecError as exc:
                 problems.append(str(exc))

@@ -1,7 +1,7 @@
 """The registry's tables (SQLAlchemy 2, portable across SQLite and PostgreSQL).
 
 A view version is immutable in what it computes: its `spec_json` only changes in its
-metadata fields (owner, description, tags). Lineage edges are these foreign keys:
+metadata fields (owner, description, tags, freshness_slo, drift). Lineage edges are these foreign keys:
 schema version -> source -> view version -> feature -> consumer.
 """
 

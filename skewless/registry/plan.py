@@ -3,8 +3,9 @@
 Rules:
 - a view version not registered yet is created (alongside older versions of the view);
 - a registered view version whose computation (everything in its compiled spec but
-  owner, description and tags) changed is refused: bump `version`;
-- metadata-only changes (owner, description, tags) update the version in place;
+  its METADATA_FIELDS) changed is refused: bump `version`;
+- metadata-only changes (owner, description, tags, and the monitoring fields
+  freshness_slo and drift) update the version in place;
 - a source's new Avro schema registers as its next schema version when the new schema
   can read data written with every earlier version (Avro resolution); else it is refused,
   naming the field and the reason;

@@ -13,10 +13,10 @@ headers is refused too), answering 431 to an oversized head. The body's deadline
 411 for a POST without a length are the app's (`FeatureServer`): hyper has neither.
 The price, measured against the old server (`bench.serving --baseline-tree`, interleaved
 slices, a job running, 500 req/s; bench/results.json `http_ab_*`): granian costs about
-0.2 ms more CPU per request (0.68 vs 0.48 ms in the last run; 24-58% more in every run),
-and in the quieter runs its p99 was 1.7-2x the old server's (99 vs 59 ms, 12 vs 6 ms);
-p50 1.5-2.1 ms vs 1.2-1.7 ms. The target "p99 no worse" is not met; the defects above
-were judged to outweigh it. Tried and left: runtime_mode "st" (no less CPU), task_impl
+0.2 ms more CPU per request (~1.4x in every one of 13 runs). Its p99 was no worse: the
+median p99 over the 13 runs was 155 ms against the old server's 222 ms, granian lower in 6;
+on this shared 2-core machine the p99 of either ranged from 6 ms to seconds with the load
+of other work, so no single run decides. Tried and left: runtime_mode "st" (no less CPU), task_impl
 "rust" (less CPU, but its tasks ignore asyncio's timeouts: the body deadline never fired),
 granian's RSGI interface instead of ASGI (no less CPU, p99 still ~2x).
 

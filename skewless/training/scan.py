@@ -65,6 +65,7 @@ class _File:
     time_max: list = field(default_factory=list)
     kept: tuple[int, pa.Table] | None = None  # a row group read for the previous chunk
     opened: tuple[object, pq.ParquetFile] | None = None  # (source, reader) while in the reader's cache
+    users: int = 0  # reads using `opened` now: it is not closed meanwhile
 
 
 def _overlaps(lo: object, hi: object, want_lo: object, want_hi: object) -> bool:
@@ -123,25 +124,36 @@ class HistoryReader:
             f.opened[0].close()
             f.opened = None
 
-    def _parquet(self, f: _File) -> pq.ParquetFile:
-        """The file's reader, kept open across chunks: every chunk reads most files, and
-        opening one again costs about a quarter of reading its share of a chunk."""
+    def _acquire(self, f: _File) -> pq.ParquetFile:
+        """The file's reader, kept open across chunks (every chunk reads most files, and opening
+        one again costs about a quarter of reading its share of a chunk); `_release` after use.
+        Past MAX_OPEN_FILES the least recently used readers not in use are closed."""
         with self._open_lock:
-            if f.opened is not None:
-                self._open.move_to_end(id(f))
-                return f.opened[1]
-        source = self.table.io.new_input(f.task.file.file_path).open()
-        parquet = pq.ParquetFile(source, metadata=f.metadata, read_dictionary=self.dictionary or None)
-        with self._open_lock:
-            f.opened = (source, parquet)
+            if f.opened is None:
+                source = self.table.io.new_input(f.task.file.file_path).open()
+                f.opened = (source, pq.ParquetFile(source, metadata=f.metadata, read_dictionary=self.dictionary or None))
             self._open[id(f)] = f
-            while len(self._open) > MAX_OPEN_FILES:
-                self._shut(self._open.popitem(last=False)[1])
-        return parquet
+            self._open.move_to_end(id(f))
+            f.users += 1
+            self._evict()
+            return f.opened[1]
+
+    def _release(self, f: _File) -> None:
+        with self._open_lock:
+            f.users -= 1
+            self._evict()
+
+    def _evict(self) -> None:
+        for key in [k for k, f in self._open.items() if f.users == 0][: max(0, len(self._open) - MAX_OPEN_FILES)]:
+            self._shut(self._open.pop(key))
 
     def _rows(self, f: _File, groups: list[int], columns: list[str]) -> pa.Table:
         """Row groups of a file (its footer already parsed: not read again)."""
-        return self._parquet(f).read_row_groups(groups, columns=columns, use_threads=False)
+        parquet = self._acquire(f)
+        try:
+            return parquet.read_row_groups(groups, columns=columns, use_threads=False)
+        finally:
+            self._release(f)
 
     def _describe(self, f: _File) -> None:
         """Parse the footer once: can pyarrow read it as is, and its row groups' statistics."""

@@ -73,6 +73,22 @@ def test_metadata_changes_update_in_place(registry: Registry, write_repo: WriteR
     assert registry.view_spec("spend").computation_hash() == compiled.computation_hash()
 
 
+def test_a_changed_slo_or_drift_threshold_updates_in_place(registry: Registry, write_repo: WriteRepo) -> None:
+    def watched(slo: str, psi: float) -> str:
+        return view().replace("tags=[],", f"tags=[], freshness_slo={slo!r}, drift={{'psi': {psi}}},")
+
+    registry.apply(write_repo(watched("p99 < 2s", 0.2)))
+    before = registry.view_spec("spend")
+    plan = registry.apply(write_repo(watched("p99.9 < 5s", 0.3)))
+    assert plan.applied and actions(plan)["view spend@1"] == "update"  # no version bump demanded
+    assert details(plan, "view spend@1") == "freshness_slo changed\ndrift changed"
+    after = registry.view_spec("spend")
+    assert (after.version, after.uid, after.computation_hash()) == (before.version, before.uid, before.computation_hash())
+    assert after.freshness_slo == {"quantile": 0.999, "max_ms": 5000} and after.drift["psi"] == 0.3
+    # Dropping them is a metadata change too.
+    assert actions(registry.apply(write_repo()))["view spend@1"] == "update"
+
+
 def test_a_new_version_registers_alongside_the_old(registry: Registry, write_repo: WriteRepo) -> None:
     registry.apply(write_repo())
     repo = write_repo(view(1), view(2, aggregations=(SUM, COUNT, MAX)))

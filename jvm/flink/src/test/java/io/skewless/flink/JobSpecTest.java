@@ -33,6 +33,18 @@ class JobSpecTest {
     }
 
     @Test
+    void monitoringFieldsOfTheSpecAreIgnored() {
+        // freshness_slo and drift (docs/monitoring.md) are metadata: the engine reads neither.
+        String watched = view("[[\"n\", 3]]").replace("\"allowed_lateness_ms\": 0,",
+                "\"allowed_lateness_ms\": 0, \"freshness_slo\": {\"quantile\": 0.99, \"max_ms\": 2000},"
+                        + " \"drift\": {\"psi\": 0.2, \"js\": null, \"null_rate\": 0.05, \"missing_rate\": null},");
+        JobSpec plain = JobSpec.fromJson("{\"views\": [" + view("[[\"n\", 3]]") + "]}");
+        JobSpec spec = JobSpec.fromJson("{\"views\": [" + watched + "]}");
+        assertTrue(watched.contains("freshness_slo"), watched);
+        assertEquals(plain.updateType("v-v2").toString(), spec.updateType("v-v2").toString());
+    }
+
+    @Test
     void aBadPartIsRefusedWhenTheDocumentIsRead() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> JobSpec.fromJson("{\"views\": [" + view("[[\"n\", 0]]") + "]}"));
