@@ -4,6 +4,8 @@ runs on a local mini-cluster in a detached process, as a user without a cluster 
 The topic (events plus every kind of malformed record, tests/integration/jobs/test_metrics.py) is
 this test's own, and so are the registry (a SQLite file in tmp_path), the keyspace and the Iceberg
 namespace; the view's name is unique too, as its spec file lives in the shared state folder.
+Its events are up to two days old, so its freshness SLO is ten days: the job exports the SLO's
+gauge and adds 10 d as a bucket edge, and every write lands below it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ source = Source(name="{name}_source", topic="{topic}", schema="{schema}", event_
 view = FeatureView(
     name="{name}_spend", version=1, entity=Entity("user", keys="user_id"), source=source,
     aggregations=[Aggregation("amount", "sum", windows=[Window("1d", hop="1h")])],
-    ttl="30d", out_of_orderness="1m",
+    ttl="30d", out_of_orderness="1m", freshness_slo="p99 < 10d",
 )
 '''
 PNG = re.compile(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'")
@@ -91,6 +93,7 @@ def test_status_of_a_local_deployment(unique_name: str, tmp_path: Path) -> None:
         letters = ", ".join(f"{c}={n}" for c, n in sorted(codes(report, DECODE_CODES).items()))
         assert f"decode dead letters: {letters}" in shown.stdout
         assert row.endswith(f"missing_key={report.malformed['missing_key']}"), row
+        assert "p99 <= 864000.00 s: ok (" in row, row  # the SLO's gauge, read from the job
 
         # The report from the stack's Prometheus (make test's stack runs one), then from sampling.
         from_prometheus = tmp_path / "prometheus.html"
