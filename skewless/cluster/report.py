@@ -183,7 +183,7 @@ def plot(trend: Trend) -> bytes:
         if trend.slo is not None:
             fresh.axhline(trend.slo.max_s, color="red", linestyle="--", label=f"SLO {trend.slo}")
         if all(math.isnan(v) for values in trend.freshness.values() for v in values):
-            fresh.text(0.5, 0.5, "no write acknowledged in this period", transform=fresh.transAxes, ha="center")
+            fresh.text(0.5, 0.8, "no write acknowledged in this period", transform=fresh.transAxes, ha="center")
         fresh.set_ylabel("freshness (s)")
         fresh.set_title(trend.view)
         fresh.legend(loc="upper left")
@@ -233,10 +233,12 @@ def report(settings: Settings, out: Path, text: Sequence[str], statuses: Sequenc
            sample_seconds: int) -> str:
     """Write the HTML report; returns where its plots came from."""
     running = [s for s in statuses if s.has_metrics]
+    trends: dict[str, list[Trend]] = {}
     if running and prometheus_answers(settings):
         source = f"Prometheus at {prometheus_url(settings)}, the last {window_min} min"
         trends = {s.target.job_id: prometheus_trends(settings, s, window_min) for s in running}
-    else:
+    # A job started within the last scrape intervals has no rate in Prometheus yet: sample it instead.
+    if not any(trend.times for views in trends.values() for trend in views):
         source = f"the jobs' endpoints, read every second for {sample_seconds} s"
         trends = sampled_trends(running, sample_seconds)
     write_html(out, text, statuses, trends, source)

@@ -310,3 +310,16 @@ def test_a_step_between_two_readings_is_what_happened_in_it() -> None:
     assert trend.freshness[0.5][0] == pytest.approx(1.5)  # the 20 new writes, all within (1, 2]
     assert trend.events_per_s[0] == 20 and trend.updates_per_s[0] == 40
     assert all(math.isnan(v) for v in (trend.freshness[0.5][1], trend.events_per_s[1]))  # a reset: no point
+
+
+def test_html_samples_when_prometheus_has_no_points_of_the_job_yet(jobs: list[Target], monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    from skewless.cluster import report
+
+    jobs.append(_target())
+    monkeypatch.setattr(report, "prometheus_answers", lambda settings: True)
+    monkeypatch.setattr(report, "prometheus_trends",
+                        lambda settings, job, window: [report.Trend(VIEW, (), {}, (), (), None)])
+    monkeypatch.setattr(report.time, "sleep", lambda seconds: None)
+    code, _, err = _status("--html", str(tmp_path / "status.html"), "--sample-seconds", "2")
+    assert code == 0 and "read every second for 2 s" in err, err
