@@ -96,10 +96,17 @@ def test_status_of_a_local_deployment(unique_name: str, tmp_path: Path) -> None:
         assert "p99 <= 864000.00 s: ok (" in row, row  # the SLO's gauge, read from the job
 
         # The report from the stack's Prometheus (make test's stack runs one), then from sampling.
+        # Prometheus has the job's rates after two scrapes of it; until then the command samples.
         from_prometheus = tmp_path / "prometheus.html"
-        written = skewless(env, "status", "--topic", topic, "--html", str(from_prometheus), "--window", "5")
-        assert written.returncode == 0, written.stderr
-        assert "plots from Prometheus" in written.stderr
+        deadline = time.monotonic() + 60
+        while True:
+            written = skewless(env, "status", "--topic", topic, "--html", str(from_prometheus), "--window", "5",
+                               "--sample-seconds", "2")
+            assert written.returncode == 0, written.stderr
+            if "plots from Prometheus" in written.stderr:
+                break
+            assert time.monotonic() < deadline, written.stderr
+            time.sleep(3)
         sampled = tmp_path / "sampled.html"
         written = skewless({**env, "SKEWLESS_PROMETHEUS_PORT": str(free_port())}, "status", "--topic", topic,
                            "--html", str(sampled), "--sample-seconds", "3")
