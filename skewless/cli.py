@@ -187,7 +187,7 @@ def _register_subgroups() -> None:
     from skewless.registry.cli import COMMANDS as registry_commands
     from skewless.serving.cli import serve, verify
     from skewless.devstack.cli import stack
-    from skewless.cluster.cli import cluster, deploy, jobs, upgrade
+    from skewless.cluster.cli import cluster, deploy, jobs, status_command, upgrade
     from skewless.training.cli import training_set
 
     main.add_command(stack)
@@ -195,6 +195,7 @@ def _register_subgroups() -> None:
     main.add_command(deploy)
     main.add_command(jobs)
     main.add_command(upgrade)
+    main.add_command(status_command)
     main.add_command(kubernetes)
     main.add_command(online)
     main.add_command(history)

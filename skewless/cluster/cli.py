@@ -1,6 +1,8 @@
-"""`skewless cluster up|down|status`, `skewless deploy`, `skewless jobs`, `skewless upgrade`."""
+"""`skewless cluster up|down|status`, `skewless deploy`, `skewless jobs`, `skewless upgrade`, `skewless status`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -112,3 +114,37 @@ def upgrade(refs: tuple[str, ...], timeout: float) -> None:
 
     deployed = upgrade_job(settings, catalogue, refs, schemas_of, timeout_s=timeout, say=_say)
     click.echo(f"{deployed.lineage}: job {deployed.job_id} running on {deployed.where}")
+
+
+@click.command(name="status")
+@click.option("--topic", default=None, help="only the job of this topic")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write an HTML report with plots of freshness and throughput over time")
+@click.option("--window", type=click.IntRange(min=1), default=15, show_default=True,
+              help="minutes of history for --html when the stack's Prometheus answers")
+@click.option("--sample-seconds", type=click.IntRange(min=2), default=10, show_default=True,
+              help="without Prometheus, --html reads the jobs' endpoints every second for this long")
+@click.pass_context
+def status_command(ctx: click.Context, topic: str | None, html_out: Path | None, window: int, sample_seconds: int) -> None:
+    """Per deployed or running job and view: state, last checkpoint age, Kafka lag, freshness p50
+    and p99 against the view's SLO, dead letters by reason. Exit 1 when a job is not running or
+    an SLO is breached."""
+    from skewless.cluster.status import collect, render
+
+    settings = load_settings()
+    statuses = collect(settings, topic)
+    if not statuses:
+        _say("no jobs deployed or running")
+        return
+    text = render(statuses)
+    for line in text:
+        click.echo(line)
+    if html_out is not None:
+        from skewless.cluster.report import report
+
+        source = report(settings, html_out, text, statuses, window_min=window, sample_seconds=sample_seconds)
+        _say(f"wrote {html_out} (plots from {source})")
+    problems = [p for s in statuses for p in s.problems()]
+    for problem in problems:
+        _say(f"not healthy: {problem}")
+    ctx.exit(1 if problems else 0)
