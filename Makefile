@@ -43,13 +43,14 @@ test: jars stack-up test-java
 
 # Benchmarks, peers in the same run, reported as ratios in bench/results.{json,md,png}.
 # Parts, one after another so none loads the machine under another: the streaming engine
-# (no stack), end to end (Kafka -> job -> Cassandra + Iceberg), online reads while a job
-# runs, training sets. Full workloads by default (long); scale down with e.g.
+# (no stack), end to end (Kafka -> job -> Cassandra + Iceberg), the same on the session
+# cluster at parallelism 1 and 2, online reads while a job runs, training sets. Full workloads by default (long); scale down with e.g.
 # `make bench BENCH_EVENTS=100000 BENCH_SERVING_SECONDS=10 BENCH_TRAINING_LABELS=100000`.
 bench: jars stack-up
 	@$(VENV)/bin/pip install --quiet --progress-bar off -c requirements.lock -e ".[bench]"
 	$(PY) -m bench
 	$(PY) -m bench.e2e
+	$(PY) -m bench.cluster
 	$(PY) -m bench.serving
 	$(PY) -m bench.training
 
