@@ -847,6 +847,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             producer_cpu_share = (process_cpu_seconds() - warm_cpu) / max(warm.seconds, 1e-9)  # sending alone, no polling
             load.samples.clear()
             cpu_before = process_cpu_seconds()
+            fresh_before = job_freshness_buckets(jid, spec.uid)
 
             def sample(seq: int, record: dict, sent: float, future: Any) -> None:
                 if seq % every:
@@ -862,6 +863,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
                 line.show(f"waiting for {poller.pending} sampled rows to show in Cassandra")
                 time.sleep(0.2)
             cpu_after = process_cpu_seconds()
+            fresh_after = job_freshness_buckets(jid, spec.uid)
     finally:
         stop.set()
         if checkpoints is not None:
@@ -912,6 +914,7 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
             figures[f"e2e_latency_{name}_p50_ms"] = round(percentile(values, 50), 1)
             figures[f"e2e_latency_{name}_p99_ms"] = round(percentile(values, 99), 1)
     figures["e2e_latency_histogram_ms"] = histogram(latencies)
+    figures |= job_freshness_figures(bucket_increase(fresh_before, fresh_after), figures["e2e_latency_p99_ms"])
     # A job that does not keep up shows latencies growing through the run.
     by_send = [ms for _, ms in sorted(zip((s.sent for s in done), latencies))]
     third = max(1, len(by_send) // 3)
@@ -941,6 +944,47 @@ def measure_latency(workload: Workload, settings: Any, rate: float, seconds: flo
         f"operator->visible p50 {figures.get('e2e_latency_operator_to_visible_p50_ms')} ms)"
     )
     return figures
+
+
+def job_freshness_buckets(job_id: str, view_uid: str) -> dict[str, float]:
+    """The view's freshness histogram as the job's own metrics serve it now: cumulative counts by
+    bucket bound (`le`), summed over the writer's subtasks, read from the reporter's port range
+    as `skewless status` reads it."""
+    from skewless.cluster.scrape import of_job, scrape
+    from skewless.cluster.status import freshness_buckets, view_label
+    from skewless.devstack.prometheus import flink_ports
+
+    samples = [s for page in scrape(flink_ports()).values() for s in page]
+    return freshness_buckets(of_job(samples, job_id), view_label(view_uid))
+
+
+def bucket_increase(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The observations of a cumulative histogram between two reads of it, bucket by bucket."""
+    return {le: count - before.get(le, 0.0) for le, count in after.items()}
+
+
+def job_freshness_figures(buckets: dict[str, float], poller_p99_ms: float) -> dict[str, Any]:
+    """`freshness_p50_ms`/`freshness_p99_ms`: the job's own freshness histogram (Cassandra
+    acknowledgement time minus the row's event time, per write) over the measured part of the
+    latency run, with Prometheus's histogram_quantile interpolation; beside the external poller's
+    p99 as a ratio. The bucket bounds (10, 25, 50, 100, 250, 500 ms, 1 s, 2 s, ...) bound its
+    resolution: a quantile is only known to lie within its bucket."""
+    from skewless.cluster.status import histogram_quantile
+
+    p50, p99 = histogram_quantile(0.5, buckets), histogram_quantile(0.99, buckets)
+    if p50 is None or p99 is None:
+        raise E2EError("the job's metrics show no freshness observation in the measured window (is the reporter on?)")
+    return {
+        "freshness_p50_ms": round(1000 * p50, 1),
+        "freshness_p99_ms": round(1000 * p99, 1),
+        "freshness_observations": int(buckets.get("+Inf", 0)),
+        "freshness_p99_vs_poller_p99": round(1000 * p99 / max(poller_p99_ms, 1e-9), 3),
+        "freshness_method": (
+            "the job's freshness_seconds histogram (per Cassandra write: ack time - event time), the increase of its "
+            "buckets over the measured window, quantiles interpolated within buckets as histogram_quantile does; "
+            "the poller's latency adds its poll interval and the read"
+        ),
+    }
 
 
 SAMPLES_CSV = OUT / "e2e-latency-samples.csv"

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bench.e2e import RateSchedule, histogram, overlaps, percentile, plan_topic, sample_every, task_label, topic_name
+from bench.e2e import (
+    E2EError,
+    RateSchedule,
+    bucket_increase,
+    histogram,
+    job_freshness_figures,
+    overlaps,
+    percentile,
+    plan_topic,
+    sample_every,
+    task_label,
+    topic_name,
+)
 from bench.workload import Workload
 
 
@@ -86,3 +98,24 @@ def test_task_label() -> None:
     assert task_label("ns.v_history: Sink pre-commit aggregator: ns.v_history") == "iceberg-pre-commit"
     assert task_label("ns.v_history: Committer") == "iceberg-committer"
     assert task_label("*anonymous_datastream_source$3*[7] -> t_dead_letters[8]: Writer -> t_dead_letters[8]: Committer") == "dead-letters"
+
+
+def test_the_measured_window_is_the_increase_of_each_bucket() -> None:
+    before = {"0.1": 5.0, "0.25": 8.0, "+Inf": 10.0}
+    after = {"0.1": 95.0, "0.25": 107.0, "+Inf": 110.0}
+    assert bucket_increase(before, after) == {"0.1": 90.0, "0.25": 99.0, "+Inf": 100.0}
+    assert bucket_increase({}, after) == after  # the first read before any write: nothing to subtract
+
+
+def test_job_freshness_quantiles_interpolate_within_buckets_and_compare_with_the_poller() -> None:
+    # 100 writes: 50 within 100 ms, 49 more within 250 ms, 1 within 500 ms.
+    figures = job_freshness_figures({"0.1": 50.0, "0.25": 99.0, "0.5": 100.0, "+Inf": 100.0}, poller_p99_ms=300.0)
+    assert figures["freshness_p50_ms"] == 100.0
+    assert figures["freshness_p99_ms"] == 250.0
+    assert figures["freshness_observations"] == 100
+    assert figures["freshness_p99_vs_poller_p99"] == round(250 / 300, 3)
+
+
+def test_no_freshness_observation_is_an_error_not_a_zero() -> None:
+    with pytest.raises(E2EError, match="no freshness observation"):
+        job_freshness_figures({"0.1": 0.0, "+Inf": 0.0}, poller_p99_ms=100.0)
